@@ -1,0 +1,297 @@
+// Package backend connects the proxy to a user's store and logs in there
+// on the user's behalf.
+//
+// # Protocol
+//
+// For each address of the mail host, in turn, within one overall timeout:
+// dial TCP; optionally send a PROXY protocol v2 header carrying the
+// client's address (the msgplex store accepts it from trusted proxies; the
+// store must not be sent an IMAP ID before login); read the greeting
+// (`* OK`, else the address is refusing); ask CAPABILITY if the greeting
+// carried none; then
+//
+//	A1 AUTHENTICATE PLAIN <base64(user \0 admin \0 password)>   (SASL-IR)
+//
+// or the same with a continuation when the store lacks SASL-IR. The
+// post-login capabilities come from the tagged OK's [CAPABILITY …] code,
+// else from a CAPABILITY command. The returned Conn is the raw
+// *net.TCPConn (never wrapped, so the proxy keeps the kernel's splice path)
+// plus any bytes read past the last response (Pending).
+//
+// # Health
+//
+// An address that fails to connect, greet or answer is marked down for
+// Options.Retry and skipped while other addresses remain; if every address
+// of a host is down, the one marked down longest ago is still tried once,
+// so a recovered store is found by the next login, and a dead one is not
+// hammered. A store that answers but refuses the login (NO) is not marked
+// down: the store is alive and the refusal is about the login.
+package backend
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	proxyproto "github.com/pires/go-proxyproto"
+)
+
+// Options configure a Dialer; zero values are the documented defaults.
+type Options struct {
+	DefaultPort       int           // when the mail host has no port; default 143
+	Timeout           time.Duration // connect and log in, all addresses; default 10s
+	Retry             time.Duration // how long a failed address is avoided; default 30s
+	AdminUser         string        // store-admin authentication identity
+	AdminPassword     string
+	SendProxyProtocol bool                                                     // send a PROXY v2 header first
+	LookupHost        func(ctx context.Context, host string) ([]string, error) // default net.DefaultResolver.LookupHost
+	Now               func() time.Time                                         // default time.Now
+}
+
+// Dialer dials stores and remembers which addresses are down. Safe for
+// concurrent use.
+type Dialer struct {
+	opts Options
+	mu   sync.Mutex
+	down map[string]time.Time // address -> when it was marked down
+}
+
+// New returns a Dialer.
+func New(o Options) *Dialer {
+	if o.DefaultPort == 0 {
+		o.DefaultPort = 143
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Retry <= 0 {
+		o.Retry = 30 * time.Second
+	}
+	if o.LookupHost == nil {
+		o.LookupHost = net.DefaultResolver.LookupHost
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Dialer{opts: o, down: map[string]time.Time{}}
+}
+
+// Conn is a logged-in store connection.
+type Conn struct {
+	*net.TCPConn
+	Host         string   // the mail host as given ("store1" or "store1:143")
+	Addr         string   // the address connected to
+	Capabilities []string // post-login capabilities
+	Pending      []byte   // bytes read past the login response: send to the client first
+}
+
+// Error is a failure to reach or log in to a store.
+type Error struct {
+	Host    string // the mail host
+	Addr    string // the last address tried ("" if none resolved)
+	Refused bool   // the store answered and refused the login (not marked down)
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Addr == "" {
+		return fmt.Sprintf("backend %s: %v", e.Host, e.Err)
+	}
+	return fmt.Sprintf("backend %s (%s): %v", e.Host, e.Addr, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrRefused is wrapped by login refusals from the store.
+var ErrRefused = errors.New("store refused the login")
+
+// HostPort splits a mail host into host and port, applying the default.
+func (d *Dialer) HostPort(mailHost string) (host, port string) {
+	if h, p, err := net.SplitHostPort(mailHost); err == nil {
+		return h, p
+	}
+	return strings.Trim(mailHost, "[]"), strconv.Itoa(d.opts.DefaultPort)
+}
+
+// Dial connects to mailHost and logs in as user. client and local are the
+// client's address and the proxy's address it connected to (for the PROXY
+// header). On failure the error is an *Error.
+func (d *Dialer) Dial(ctx context.Context, mailHost, user string, client, local net.Addr) (*Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
+	host, port := d.HostPort(mailHost)
+	if host == "" {
+		return nil, &Error{Host: mailHost, Err: errors.New("empty mail host")}
+	}
+	addrs, err := d.resolve(ctx, host, port)
+	if err != nil {
+		return nil, &Error{Host: mailHost, Err: err}
+	}
+	var last *Error
+	for _, a := range d.order(addrs) {
+		c, err := d.dialOne(ctx, a, user, client, local)
+		if err == nil {
+			c.Host = mailHost
+			d.markUp(a)
+			return c, nil
+		}
+		last = &Error{Host: mailHost, Addr: a, Err: err, Refused: errors.Is(err, ErrRefused)}
+		if last.Refused {
+			return nil, last
+		}
+		d.markDown(a)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, last
+}
+
+func (d *Dialer) resolve(ctx context.Context, host, port string) ([]string, error) {
+	if ip := net.ParseIP(host); ip != nil {
+		return []string{net.JoinHostPort(host, port)}, nil
+	}
+	ips, err := d.opts.LookupHost(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("resolve: %w", err)
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("resolve %s: no addresses", host)
+	}
+	out := make([]string, len(ips))
+	for i, ip := range ips {
+		out[i] = net.JoinHostPort(ip, port)
+	}
+	return out, nil
+}
+
+// order returns the addresses not marked down, in order; if all are down,
+// only the one marked down longest ago.
+func (d *Dialer) order(addrs []string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.opts.Now()
+	var up []string
+	oldest, oldestAt := "", time.Time{}
+	for _, a := range addrs {
+		at, isDown := d.down[a]
+		if isDown && now.Sub(at) >= d.opts.Retry {
+			delete(d.down, a)
+			isDown = false
+		}
+		if !isDown {
+			up = append(up, a)
+		} else if oldest == "" || at.Before(oldestAt) {
+			oldest, oldestAt = a, at
+		}
+	}
+	if len(up) == 0 {
+		return []string{oldest}
+	}
+	return up
+}
+
+func (d *Dialer) markDown(a string) {
+	d.mu.Lock()
+	d.down[a] = d.opts.Now()
+	d.mu.Unlock()
+}
+
+func (d *Dialer) markUp(a string) {
+	d.mu.Lock()
+	delete(d.down, a)
+	d.mu.Unlock()
+}
+
+// Down reports whether address a is currently marked down.
+func (d *Dialer) Down(a string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at, ok := d.down[a]
+	return ok && d.opts.Now().Sub(at) < d.opts.Retry
+}
+
+// SetOptions replaces the options (config reload); health marks are kept.
+func (d *Dialer) SetOptions(o Options) {
+	n := New(o)
+	d.mu.Lock()
+	d.opts = n.opts
+	d.mu.Unlock()
+}
+
+func (d *Dialer) options() Options {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.opts
+}
+
+func (d *Dialer) dialOne(ctx context.Context, addr, user string, client, local net.Addr) (*Conn, error) {
+	var nd net.Dialer
+	nc, err := nd.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	tc := nc.(*net.TCPConn)
+	if dl, ok := ctx.Deadline(); ok {
+		tc.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { tc.SetDeadline(time.Unix(1, 0)) })
+	c, err := d.login(tc, addr, user, client, local)
+	stop()
+	if err != nil {
+		tc.Close()
+		if ctx.Err() != nil && !errors.Is(err, ErrRefused) {
+			err = fmt.Errorf("%w (%v)", err, ctx.Err())
+		}
+		return nil, err
+	}
+	tc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+func (d *Dialer) login(tc *net.TCPConn, addr, user string, client, local net.Addr) (*Conn, error) {
+	o := d.options()
+	if o.SendProxyProtocol && client != nil && local != nil {
+		h := proxyproto.HeaderProxyFromAddrs(2, client, local)
+		if _, err := h.WriteTo(tc); err != nil {
+			return nil, fmt.Errorf("send PROXY header: %w", err)
+		}
+	}
+	p := &proto{conn: tc, r: bufio.NewReaderSize(tc, 4096)}
+	caps, err := p.greeting()
+	if err != nil {
+		return nil, err
+	}
+	if caps == nil {
+		if caps, err = p.capability("A0"); err != nil {
+			return nil, err
+		}
+	}
+	after, err := p.authenticate("A1", caps, user, o.AdminUser, o.AdminPassword)
+	if err != nil {
+		return nil, err
+	}
+	if after == nil {
+		if after, err = p.capability("A2"); err != nil {
+			return nil, err
+		}
+	}
+	c := &Conn{TCPConn: tc, Addr: addr, Capabilities: after}
+	if n := p.r.Buffered(); n > 0 {
+		c.Pending, _ = p.r.Peek(n)
+		c.Pending = append([]byte(nil), c.Pending...)
+	}
+	return c, nil
+}
+
+// plainIR is the SASL PLAIN initial response, base64.
+func plainIR(authz, authc, password string) string {
+	return base64.StdEncoding.EncodeToString([]byte(authz + "\x00" + authc + "\x00" + password))
+}
