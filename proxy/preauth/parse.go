@@ -77,7 +77,7 @@ func (p *parser) peek() (byte, error) {
 // was read; the caller then calls resync.
 func (p *parser) readCommand(c *command) error {
 	*c = command{args: c.args[:0]}
-	p.n = 0
+	p.n, p.lineStart = 0, false
 	b, err := p.peek()
 	if err != nil {
 		return err
