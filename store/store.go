@@ -1,134 +1,204 @@
 // Package store is msgplex's message store: partitions of user
-// directories, each folder a directory of index, cache and message files.
+// directories, each folder a directory of index, cache and message files,
+// and the folder list (package mboxlist) that says which folders exist.
 //
-// (Contract stub: the implementer documents the exact on-disk layout here.)
+// # On-disk layout
 //
-//	<dataroot>/partition/primary/=user/<h1>/<h2>/=<uid>/<folder>/
-//	    store.idx  store.cache  store.exp  store.lock  00/ .. 99/<uid>.msg
-//	<dataroot>/store/mboxlist/    the folder list (package mboxlist)
+//	<dataroot>/
+//	  partition/primary/=user/<h1>/<h2>/=<uid>/      one user
+//	      INBOX/                                     a folder (package mailbox)
+//	          store.idx  store.cache  store.exp  store.lock  00/ .. 99/<uid>.msg
+//	      Sent/  Work%2FProject/  %2Ehidden/  ...    the user's other folders
+//	      .deleted.<uidvalidity>.<unixnano>/         a folder being deleted
+//	  store/mboxlist/mboxlist.db                     the folder list (package mboxlist)
 //
-// h1 and h2 are two hex digits each from a hash of the uid. A folder's
-// directory name is its full IMAP name with "/" and "%" %-escaped, so all
-// of a user's folders are siblings under the user's directory.
+// <uid> is the user id as given (ValidateUser: no "/", no "..", no control
+// characters, at most 255 bytes). h1 and h2 are the first and second byte
+// of SHA-256(<uid>) as two lower-case hex digits each, so an admin finds a
+// user's directory with
+//
+//	h=$(printf %s alice | sha256sum); echo =user/${h:0:2}/${h:2:2}/=alice
+//
+// A folder's directory name is its full canonical IMAP name (ValidateName)
+// with "%" written "%25", "/" written "%2F" and a leading "." written
+// "%2E" (EscapeFolder), so all of a user's folders are siblings under the
+// user's directory, no folder name can climb out of it, and names that
+// start with "." are free for the store's own use.
+//
+// # Folder existence and the folder list
+//
+// A folder exists when its row is in the mboxlist; its directory holds its
+// data. CreateFolder, DeleteFolder and RenameFolder change the directory
+// inside the mboxlist write transaction, so a failure on disk undoes the
+// row change. A crash between the two can leave a directory without a row
+// (Reconstruct adds it back) or a row without a directory (Reconstruct
+// recreates an empty folder under a new UIDVALIDITY). DeleteFolder first
+// renames the directory to ".deleted.*" (atomic), then removes it after
+// the commit; a leftover ".deleted.*" directory is garbage and may be
+// removed by hand.
+//
+// The message counts and sizes in the list are a cache of the index
+// headers, refreshed when folders are listed (Folders), not on each
+// append; FolderStatus always reads the index header (O(1)).
+//
+// Several processes may open one data root at once (the store daemon, its
+// workers, the admin tools): the list is SQLite in WAL mode (see package
+// mboxlist), the folders lock themselves (package mailbox).
+//
+// # Hierarchy
+//
+// The hierarchy delimiter is "/". Parents are not required: "a/b" may
+// exist without "a". RENAME moves a folder and every folder below it (and
+// their subscriptions); RENAME of INBOX creates the new folder, moves
+// every message into it (copy, then expunge) and leaves INBOX empty;
+// folders below INBOX are not moved (RFC 9051 6.3.6). DELETE removes one
+// folder, not the folders below it, and keeps subscriptions (RFC 9051).
 package store
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"msgplex/store/index"
 	"msgplex/store/mailbox"
 	"msgplex/store/mboxlist"
 )
 
+// PrimaryPartition is the one partition this version uses.
+const PrimaryPartition = "primary"
+
+// DefaultBudget is the index mapping budget when Options.Budget is nil.
+const DefaultBudget = 1 << 30
+
 // Options configure a Store.
 type Options struct {
-	DataRoot  string
+	DataRoot string
+	// Budget accounts mapped index bytes for the process. Nil: a new
+	// budget of DefaultBudget.
 	Budget    *index.Budget
 	Summarize mailbox.Summarizer
-	Logger    *slog.Logger
+	// Logger receives notices. Nil discards.
+	Logger *slog.Logger
 }
 
 // Store is one node's message store, shared by all sessions of a process
-// and by the admin tools (several processes may open one data root).
-type Store struct{}
+// and by the admin tools (several processes may open one data root). It is
+// safe for concurrent use.
+type Store struct {
+	root string
+	list *mboxlist.DB
+	mbox mailbox.Options
+	log  *slog.Logger
+}
 
 // Errors callers test for with errors.Is (besides mailbox's).
 var (
 	ErrBadName = errors.New("store: invalid mailbox name")
 	ErrBadUser = errors.New("store: invalid user name")
+	// ErrNotFound and ErrExists are mailbox's, so either name matches.
+	ErrNotFound = mailbox.ErrNotFound
+	ErrExists   = mailbox.ErrExists
+	// ErrInbox is returned for deleting INBOX.
+	ErrInbox = errors.New("store: INBOX cannot be deleted")
 )
 
 // Open opens (creating if needed) the store at opts.DataRoot.
-func Open(opts Options) (*Store, error) { return nil, errors.New("TODO") }
+func Open(opts Options) (*Store, error) {
+	if opts.DataRoot == "" {
+		return nil, errors.New("store: no data root")
+	}
+	root, err := filepath.Abs(opts.DataRoot)
+	if err != nil {
+		return nil, fmt.Errorf("store: data root: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "partition", PrimaryPartition, "=user"), 0o750); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	list, err := mboxlist.Open(context.Background(), filepath.Join(root, "store", "mboxlist"))
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	budget := opts.Budget
+	if budget == nil {
+		budget = index.NewBudget(DefaultBudget)
+	}
+	return &Store{
+		root: root,
+		list: list,
+		mbox: mailbox.Options{Budget: budget, Summarize: opts.Summarize, Logger: log},
+		log:  log,
+	}, nil
+}
 
 // Close closes the folder list.
-func (s *Store) Close() error { return nil }
+func (s *Store) Close() error { return s.list.Close() }
+
+// DataRoot is the store's data root (absolute).
+func (s *Store) DataRoot() string { return s.root }
+
+// List is the folder list, for tools that need more than Store offers
+// (the maintenance queue records repairs and expunges through it).
+func (s *Store) List() *mboxlist.DB { return s.list }
 
 // MailboxOptions are the options views of this store are opened with.
-func (s *Store) MailboxOptions() mailbox.Options { return mailbox.Options{} }
+func (s *Store) MailboxOptions() mailbox.Options { return s.mbox }
 
 // SpecialUse folders created for every new user, name -> attribute.
 var SpecialUse = map[string]string{
 	"Drafts": `\Drafts`, "Sent": `\Sent`, "Trash": `\Trash`, "Junk": `\Junk`, "Archive": `\Archive`,
 }
 
-// ValidateName checks an IMAP folder name (UTF-8, "/" delimiter): no
-// empty, "." or ".." segments, no NUL or control characters, at most 512
-// bytes, not starting or ending with "/". "inbox" in any case is INBOX.
-func ValidateName(name string) (canonical string, err error) { return "", errors.New("TODO") }
-
-// ValidateUser checks a user id used in paths.
-func ValidateUser(uid string) error { return errors.New("TODO") }
-
-// UserDir is the user's directory in the partition.
-func (s *Store) UserDir(uid string) string { return "" }
-
-// FolderDir is a folder's directory.
-func (s *Store) FolderDir(uid, name string) string { return "" }
-
-// EnsureUser creates INBOX and the special-use folders (subscribed) if
-// the user has none yet.
-func (s *Store) EnsureUser(ctx context.Context, uid string) error { return errors.New("TODO") }
-
-// CreateOptions for CreateFolder.
-type CreateOptions struct {
-	SpecialUse string // "" or one of \Drafts \Sent ...
-	Subscribe  bool
+// UserDir is the user's directory in the partition. The uid must have
+// passed ValidateUser; an invalid one gives "".
+func (s *Store) UserDir(uid string) string {
+	if ValidateUser(uid) != nil {
+		return ""
+	}
+	return userDir(s.root, uid)
 }
 
-// CreateFolder creates a folder (and its parents are not required).
-func (s *Store) CreateFolder(ctx context.Context, uid, name string, opts CreateOptions) error {
-	return errors.New("TODO")
+// FolderDir is a folder's directory. uid must pass ValidateUser and name
+// must be canonical (ValidateName); otherwise it returns "".
+func (s *Store) FolderDir(uid, name string) string {
+	if ValidateUser(uid) != nil {
+		return ""
+	}
+	if c, err := ValidateName(name); err != nil || c != name {
+		return ""
+	}
+	return filepath.Join(userDir(s.root, uid), EscapeFolder(name))
 }
 
-// DeleteFolder deletes a folder and its files. INBOX cannot be deleted.
-func (s *Store) DeleteFolder(ctx context.Context, uid, name string) error { return errors.New("TODO") }
-
-// RenameFolder renames a folder and its children. Renaming INBOX moves its
-// messages to the new folder and leaves INBOX empty.
-func (s *Store) RenameFolder(ctx context.Context, uid, oldName, newName string) error {
-	return errors.New("TODO")
+// check validates uid and name and returns the canonical name and its
+// directory.
+func (s *Store) check(uid, name string) (canonical, dir string, err error) {
+	if err := ValidateUser(uid); err != nil {
+		return "", "", err
+	}
+	if canonical, err = ValidateName(name); err != nil {
+		return "", "", err
+	}
+	return canonical, filepath.Join(userDir(s.root, uid), EscapeFolder(canonical)), nil
 }
 
-// Folders lists a user's folders, sorted by name.
-func (s *Store) Folders(ctx context.Context, uid string) ([]mboxlist.Folder, error) {
-	return nil, errors.New("TODO")
-}
-
-// Users lists every user with folders, sorted.
-func (s *Store) Users(ctx context.Context) ([]string, error) { return nil, errors.New("TODO") }
-
-// SetSubscribed subscribes or unsubscribes (the folder need not exist).
-func (s *Store) SetSubscribed(ctx context.Context, uid, name string, on bool) error {
-	return errors.New("TODO")
-}
-
-// Subscriptions lists a user's subscribed names.
-func (s *Store) Subscriptions(ctx context.Context, uid string) ([]string, error) {
-	return nil, errors.New("TODO")
-}
-
-// OpenFolder opens a view of a folder (ErrNotFound if it does not exist).
-func (s *Store) OpenFolder(ctx context.Context, uid, name string, readOnly bool) (*mailbox.Mailbox, error) {
-	return nil, errors.New("TODO")
-}
-
-// FolderStatus reads a folder's figures in O(1).
-func (s *Store) FolderStatus(ctx context.Context, uid, name string) (mailbox.Status, error) {
-	return mailbox.Status{}, errors.New("TODO")
-}
-
-// ReconstructReport says what Reconstruct did.
-type ReconstructReport struct {
-	Kept, Added, Dropped int
-	UIDValidityKept      bool
-}
-
-// Reconstruct rebuilds a folder's index and cache from its message files,
-// keeping UIDs and flags the old index still has, and giving new UIDs to
-// message files it does not know. It records the repair time.
-func (s *Store) Reconstruct(ctx context.Context, uid, name string) (ReconstructReport, error) {
-	return ReconstructReport{}, errors.New("TODO")
+// syncDir fsyncs a directory so entries created or renamed in it are
+// durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
 }
