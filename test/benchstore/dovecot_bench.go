@@ -1,0 +1,32 @@
+package benchstore
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// benchDovecot starts a private Dovecot on built (or cached) maildirs and
+// measures it.
+func benchDovecot(b *testing.B, sc scale, rec *recorder, msgs [][]byte) {
+	tmp := workDir(b)
+	d := startDovecot(b, filepath.Join(tmp, "dovecot"), filepath.Join(tmp, "dovecot-mail"))
+	srv := server{Name: "dovecot", Addr: d.Addr, Pass: dovecotPass, Root: d.pid}
+	fetch := map[int]bool{}
+	for _, n := range sc.Sizes {
+		fetch[n] = true
+		user := folderUser(n)
+		key := sourceKey(nil, dovecotVersion(), corpusDir(), user, "v1")
+		home, ok := cacheDir(b, sc, tmp, "dovecot-"+user, key)
+		if !ok {
+			b.Logf("dovecot: building %s (%d messages) in %s", user, n, home)
+			buildMaildir(b, home, msgs, n)
+		}
+		d.linkUser(b, user, home)
+		if !ok {
+			d.indexFolder(b, user) // Dovecot's first indexing: not measured
+			markComplete(b, home)
+		}
+	}
+	readFigures(b, sc, rec, srv, sc.Sizes, fetch)
+	writeFigures(b, sc, rec, srv, msgs)
+}
