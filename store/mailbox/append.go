@@ -1,0 +1,224 @@
+package mailbox
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"msgplex/store/index"
+)
+
+// Append stores a message durably (file fsynced with its directory, cache
+// and index records fsynced) and returns its UID. The view does not see
+// it until Sync. Read-only views may append (APPEND to an EXAMINEd
+// folder is allowed).
+func (m *Mailbox) Append(r io.Reader, flags []string, date time.Time) (uid uint32, err error) {
+	return AppendTo(m.dir, r, flags, date, m.opts)
+}
+
+// AppendTo appends to the folder at dir without a view (APPEND to a
+// folder that is not selected), with Append's durability.
+func AppendTo(dir string, r io.Reader, flags []string, date time.Time, opts Options) (uint32, error) {
+	pf, err := parseFlags(flags)
+	if err != nil {
+		return 0, err
+	}
+	tmp, size, err := writeTemp(dir, r)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	defer tmp.Close()
+	var blob []byte
+	if opts.Summarize != nil {
+		if _, err = tmp.Seek(0, io.SeekStart); err == nil {
+			blob, err = opts.Summarize(tmp, size)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("summarize message: %w", err)
+		}
+	}
+	t, err := begin(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer t.end()
+	a := newMsg{path: tmp.Name(), size: size, date: date, sys: pf.sys, kws: pf.kws, blob: blob}
+	uids, err := t.add([]newMsg{a}, renameInto)
+	if err != nil {
+		return 0, err
+	}
+	return uids[0], nil
+}
+
+// writeTemp copies r into a new fsynced temp file in dir.
+func writeTemp(dir string, r io.Reader) (*os.File, int64, error) {
+	f, err := os.CreateTemp(dir, ".tmp-*.msg")
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, 0, fmt.Errorf("append to %s: %w", dir, ErrNotFound)
+		}
+		return nil, 0, fmt.Errorf("append: %w", err)
+	}
+	size, err := io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, 0, fmt.Errorf("write message: %w", err)
+	}
+	return f, size, nil
+}
+
+// newMsg is a message being added to a folder by add.
+type newMsg struct {
+	path string // file to put in place as NN/<uid>.msg
+	size int64
+	date time.Time
+	sys  uint32
+	kws  []string
+	blob []byte
+}
+
+// placeFunc puts src in place as the message file dst.
+type placeFunc func(src, dst string) error
+
+func renameInto(src, dst string) error { return os.Rename(src, dst) }
+
+// add gives msgs the next UIDs, places their files (fsyncing their
+// directories), appends their cache entries (fdatasync), writes their
+// records (fdatasync) and then the header (fdatasync).
+func (t *txn) add(msgs []newMsg, place placeFunc) ([]uint32, error) {
+	if uint64(t.h.UIDNext)+uint64(len(msgs)) >= 1<<32 {
+		return nil, fmt.Errorf("%s: %w", t.dir, ErrFull)
+	}
+	recs := make([]index.Record, len(msgs))
+	uids := make([]uint32, len(msgs))
+	dirs := map[string]bool{}
+	modseq := t.h.HighestModSeq + 1
+	for i, a := range msgs {
+		kw, err := keywordBits(&t.h, a.kws, true)
+		if err != nil {
+			return nil, err
+		}
+		uid := t.h.UIDNext + uint32(i)
+		uids[i] = uid
+		recs[i] = index.Record{UID: uid, Flags: a.sys, Keywords: kw, Date: a.date,
+			Size: uint64(a.size), ModSeq: modseq}
+		sub, err := ensureSubdir(t.dir, uid)
+		if err != nil {
+			return nil, err
+		}
+		if err := place(a.path, MessagePath(t.dir, uid)); err != nil {
+			return nil, fmt.Errorf("place message %d: %w", uid, err)
+		}
+		dirs[sub] = true
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.appendCache(msgs, recs); err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		if err := t.writeRecord(t.h.Count+uint32(i), &recs[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := datasync(t.f); err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		t.countNew(&recs[i])
+	}
+	t.h.HighestModSeq = modseq
+	return uids, t.writeHeader(true)
+}
+
+// countNew adds a record just written past the end to the header.
+func (t *txn) countNew(r *index.Record) {
+	t.h.Count++
+	t.h.UIDNext = r.UID + 1
+	t.h.Size += int64(r.Size)
+	if r.Flags&index.FlagSeen == 0 {
+		t.h.Unseen++
+		if t.h.FirstUnseenUID == 0 {
+			t.h.FirstUnseenUID = r.UID
+		}
+	}
+	if r.Flags&index.FlagDeleted != 0 {
+		t.h.Deleted++
+	}
+	t.h.AddRing(r.UID, r.ModSeq)
+}
+
+// ensureSubdir makes the NN directory of uid (fsyncing the folder when
+// it is new) and returns its path.
+func ensureSubdir(dir string, uid uint32) (string, error) {
+	sub := filepath.Join(dir, subdir(uid))
+	if _, err := os.Stat(sub); err == nil {
+		return sub, nil
+	}
+	if err := os.Mkdir(sub, 0o700); err != nil && !os.IsExist(err) {
+		return "", fmt.Errorf("mkdir %s: %w", sub, err)
+	}
+	return sub, syncDir(dir)
+}
+
+// appendCache appends the messages' blobs to store.cache and fdatasyncs
+// it, filling in the records' cache offsets.
+func (t *txn) appendCache(msgs []newMsg, recs []index.Record) error {
+	need := false
+	for _, a := range msgs {
+		need = need || a.blob != nil
+	}
+	if !need {
+		return nil
+	}
+	f, off, err := openCacheAppend(t.dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for i, a := range msgs {
+		if a.blob == nil {
+			continue
+		}
+		e := index.EncodeCacheEntry(recs[i].UID, a.blob)
+		if _, err := f.WriteAt(e, off); err != nil {
+			return fmt.Errorf("write cache: %w", err)
+		}
+		recs[i].CacheOff, recs[i].CacheLen = uint64(off), uint32(len(a.blob))
+		off += int64(len(e))
+	}
+	return datasync(f)
+}
+
+// openCacheAppend opens store.cache for appending (creating it with its
+// file header) and returns the offset of its end.
+func openCacheAppend(dir string) (*os.File, int64, error) {
+	f, err := os.OpenFile(filepath.Join(dir, cacheName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open cache: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("stat cache: %w", err)
+	}
+	off := fi.Size()
+	if off < index.CacheFileHeader {
+		if _, err := f.WriteAt(index.CacheFileHeaderBytes(), 0); err != nil {
+			f.Close()
+			return nil, 0, fmt.Errorf("write cache header: %w", err)
+		}
+		off = index.CacheFileHeader
+	}
+	return f, off, nil
+}

@@ -1,0 +1,199 @@
+package mailbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"msgplex/store/index"
+)
+
+// Sync brings the view up to date. With allowExpunge false it reports no
+// expunges, and nothing at all while an expunge is pending for this view
+// (its sequence numbers would depend on it).
+func (m *Mailbox) Sync(allowExpunge bool) (Changes, error) {
+	var ch Changes
+	replaced, err := m.replaced()
+	if err != nil {
+		return ch, err
+	}
+	var h index.Header
+	if replaced {
+		if !allowExpunge {
+			return ch, nil
+		}
+		if h, ch.Expunged, err = m.switchFile(); err != nil {
+			return ch, err
+		}
+	} else if h, err = readHeaderRetry(m.dir, m.rd.f.OS()); err != nil {
+		return ch, err
+	}
+	known := m.rd.count - uint32(len(ch.Expunged))
+	if h.Count < known {
+		return ch, fmt.Errorf("%s: %w: message count went down without expunge", m.dir, ErrCorrupt)
+	}
+	if err := checkSize(m.rd.f.OS(), h.Count); err != nil {
+		return ch, err
+	}
+	m.setHeader(h)
+	if h.Count > known {
+		ch.Messages = h.Count
+		if !m.readOnly {
+			if err := m.claimNew(); err != nil {
+				return ch, err
+			}
+		}
+	}
+	if h.HighestModSeq > m.lastModSeq {
+		if ch.Flags, err = m.changedFlags(&h, known); err != nil {
+			return ch, err
+		}
+		m.lastModSeq = h.HighestModSeq
+	}
+	return ch, nil
+}
+
+// replaced reports whether store.idx is no longer the view's file.
+func (m *Mailbox) replaced() (bool, error) {
+	fi, err := os.Stat(filepath.Join(m.dir, idxName))
+	if err != nil {
+		return false, fmt.Errorf("stat index: %w", notFoundOrCorrupt(err))
+	}
+	cur, err := m.rd.f.OS().Stat()
+	if err != nil {
+		return false, fmt.Errorf("stat index: %w", err)
+	}
+	return !os.SameFile(fi, cur), nil
+}
+
+// switchFile opens the new store.idx, finds which of the view's messages
+// it no longer has and moves the view to it. The sequence numbers are
+// returned in descending order.
+func (m *Mailbox) switchFile() (index.Header, []uint32, error) {
+	osf, err := openIndex(m.dir)
+	if err != nil {
+		return index.Header{}, nil, err
+	}
+	nf, err := m.opts.budget().Open(osf)
+	if err != nil {
+		osf.Close()
+		return index.Header{}, nil, err
+	}
+	h, err := readHeaderRetry(m.dir, osf)
+	if err == nil {
+		err = checkSize(osf, h.Count)
+	}
+	var gone []uint32
+	if err == nil {
+		gone, err = expungedSeqs(&m.rd, &reader{dir: m.dir, f: nf, count: h.Count})
+	}
+	if err != nil {
+		nf.Close()
+		return index.Header{}, nil, err
+	}
+	m.rd.f.Close()
+	m.rd.f = nf
+	if m.cache != nil { // reconstruct may have replaced it too
+		m.cache.Close()
+		m.cache = nil
+	}
+	slices.Reverse(gone)
+	return h, gone, nil
+}
+
+// expungedSeqs walks both sorted UID lists: the sequence numbers (in old)
+// of old's messages that new does not have, ascending.
+func expungedSeqs(old, new *reader) ([]uint32, error) {
+	var gone []uint32
+	var j uint32
+	var nuid uint32
+	have := false
+	for i := uint32(0); i < old.count; i++ {
+		o, err := old.record(i)
+		if err != nil {
+			return nil, err
+		}
+		for (!have || nuid < o.UID) && j < new.count {
+			n, err := new.record(j)
+			if err != nil {
+				return nil, err
+			}
+			nuid, have = n.UID, true
+			j++
+		}
+		if !have || nuid != o.UID {
+			gone = append(gone, i+1)
+		}
+	}
+	return gone, nil
+}
+
+// claimNew moves the \Recent watermark over messages that arrived since
+// the last claim and adds them to the view's \Recent range.
+func (m *Mailbox) claimNew() error {
+	r, err := claimRecent(m.dir)
+	if err != nil || r.lo > r.hi {
+		return err
+	}
+	if n := len(m.recent); n > 0 && m.recent[n-1].hi+1 == r.lo {
+		m.recent[n-1].hi = r.hi
+		return nil
+	}
+	m.recent = append(m.recent, r)
+	return nil
+}
+
+// changedFlags lists the view's first known messages changed after the
+// view's last modseq: from the header's change ring when it covers that
+// span, else by a scan of the records.
+func (m *Mailbox) changedFlags(h *index.Header, known uint32) ([]Message, error) {
+	var out []Message
+	add := func(seq uint32, rec index.Record) error {
+		if rec.ModSeq <= m.lastModSeq {
+			return nil
+		}
+		msg, err := m.message(seq, rec)
+		if err == nil {
+			out = append(out, msg)
+		}
+		return err
+	}
+	if m.lastModSeq >= h.RingFloor {
+		var uids []uint32
+		for _, e := range h.Ring {
+			if e.ModSeq > m.lastModSeq {
+				uids = append(uids, e.UID)
+			}
+		}
+		slices.Sort(uids)
+		uids = slices.Compact(uids)
+		for _, uid := range uids {
+			seq, ok, err := m.rd.seqOf(uid)
+			if err != nil {
+				return nil, err
+			}
+			if !ok || seq > known {
+				continue
+			}
+			rec, err := m.rd.record(seq - 1)
+			if err == nil {
+				err = add(seq, rec)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	for i := uint32(0); i < known; i++ {
+		rec, err := m.rd.record(i)
+		if err == nil {
+			err = add(i+1, rec)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,69 @@
+package mailbox
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// pollInterval bounds how long Wait sleeps without a notice (and is the
+// poll period when inotify is unavailable).
+const pollInterval = 3 * time.Second
+
+// Wait returns when the folder may have changed (another writer), when
+// stop is closed, or after at most a few seconds; callers then Sync.
+func (m *Mailbox) Wait(stop <-chan struct{}) {
+	w := m.watch()
+	timer := time.NewTimer(pollInterval)
+	defer timer.Stop()
+	if w == nil {
+		select {
+		case <-stop:
+		case <-timer.C:
+		}
+		return
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-timer.C:
+			return
+		case ev, ok := <-w.Events:
+			if !ok || filepath.Base(ev.Name) == idxName {
+				return
+			}
+		case _, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			return
+		}
+	}
+}
+
+// watch returns the view's inotify watcher on the folder, made on first
+// use; nil if it cannot be had (then Wait polls).
+func (m *Mailbox) watch() *fsnotify.Watcher {
+	m.wmu.Lock()
+	defer m.wmu.Unlock()
+	if m.closed || m.werr != nil {
+		return nil
+	}
+	if m.watcher == nil {
+		w, err := fsnotify.NewWatcher()
+		if err == nil {
+			if err = w.Add(m.dir); err != nil {
+				w.Close()
+			}
+		}
+		if err != nil {
+			m.werr = err
+			m.opts.logger().Warn("folder watch unavailable, polling", "dir", m.dir, "err", err)
+			return nil
+		}
+		m.watcher = w
+	}
+	return m.watcher
+}
