@@ -196,3 +196,18 @@ func FuzzVerify(f *testing.F) {
 		Verify(stored, password)
 	})
 }
+
+func TestHash(t *testing.T) {
+	for _, scheme := range []string{"", "{CLEARTEXT}", "{SHA}", "{SSHA}", "{CRYPT}"} {
+		h, err := Hash(scheme, "pä ss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !Verify(h, "pä ss") || Verify(h, "pä s") {
+			t.Errorf("Hash(%s) = %q does not verify", scheme, h)
+		}
+	}
+	if _, err := Hash("{NOPE}", "x"); err == nil {
+		t.Error("unknown scheme accepted")
+	}
+}
