@@ -59,7 +59,7 @@ func Users() []TestUser {
 		return TestUser{UID: uid, Password: pw, Scheme: scheme, Mail: strings.ToLower(uid) + "@example.com", MailHost: host, Status: st, Quota: quota}
 	}
 	return []TestUser{
-		u("alice", "alice-pw", "", "store1.example.com", "", 1 << 30),
+		u("alice", "alice-pw", "", "store1.example.com", "", 1<<30),
 		u("bob", "bob pw 2", "{SSHA}", "store2.example.com:1143", directory.StatusActive, 0),
 		u("carol", "carol-pw", "{CRYPT}", "store1.example.com", directory.StatusHold, 0),
 		u("dave", "dave-pw", "{SHA}", "store1.example.com", directory.StatusInactive, 0),
