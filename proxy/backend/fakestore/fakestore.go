@@ -7,6 +7,7 @@
 //	FETCH-BIG <n>   an untagged literal of n bytes ('x'), then OK
 //	SINK <n>        reads n raw bytes the client sends, then OK
 //	WHOAMI          "* WHOAMI <authz> <client address>"
+//	RESET           close the connection with a TCP RST (SO_LINGER 0)
 //
 // It is not an IMAP server; it isolates the proxy's own cost.
 package fakestore
@@ -220,6 +221,12 @@ func (ss *session) command() bool {
 	case "CAPABILITY":
 		ss.reply("* CAPABILITY %s", ss.s.caps(true))
 	case "NOOP":
+	case "RESET":
+		if tc, ok := ss.c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		ss.c.Close()
+		return false
 	case "WHOAMI":
 		ss.reply("* WHOAMI %s %s", ss.authz, ss.client)
 	case "LOGOUT":

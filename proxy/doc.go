@@ -1,0 +1,40 @@
+// Package proxy is msgplex's IMAP multiplexor (the classic "AService"):
+// end users' clients connect here; the proxy authenticates them against the
+// directory, finds their store (mailHost), logs in there on their behalf
+// with the store-admin credential, and splices the two TCP connections.
+//
+// # Lifecycle
+//
+// New(Options), then Serve(ln) (IMAP with STARTTLS) and/or ServeTLS(ln)
+// (implicit TLS) on any number of listeners; Shutdown(ctx) drains:
+// listeners close, sessions still in pre-auth get "* BYE" (their context
+// ends), spliced sessions run on until ctx ends and are then closed; Close
+// does the same at once. Serve returns ErrServerClosed after either.
+// Reload swaps limits, the directory and the backend options without
+// touching running sessions.
+//
+// # One connection
+//
+//  1. Accept. From proxy.trustedloadbalancers only, a PROXY protocol v1/v2
+//     header is read (optional, bounded by proxyHeaderTimeout) and its source
+//     address becomes the client address. Nobody else may send one.
+//  2. Limits: proxy.maxconnections overall and proxy.connlimits per client
+//     IP; over either, the client gets "* BYE [UNAVAILABLE] …" and the
+//     session log a "connection refused" line.
+//  3. A random 64-bit session id; "session start" logged.
+//  4. Pre-auth IMAP (package preauth) until a login succeeds. Each attempt
+//     (login.go): fail-delay throttle, directory authentication, status
+//     check, backend dial and store-admin login (package backend). Every
+//     refusal has its IMAP response code and its own session log line.
+//  5. Bytes the client sent after its login command are forwarded, then the
+//     two sockets are spliced (splice.go): kernel splice(2) when both legs
+//     are plain TCP, counted from io.Copy's return values; half-close;
+//     idle timeout from the kernel's TCP_INFO last-data times.
+//  6. Log socket errors with the side and errno, the byte counts and
+//     duration, "session end".
+//
+// Invariants: a conn is never wrapped on a plain-TCP splice path; the
+// password is cleared by preauth and never logged (the throttle keeps a
+// salted hash of the last failed one); s.mu guards only the session and
+// listener tables and the per-address counts, never I/O.
+package proxy

@@ -1,0 +1,228 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// leg is one side of a spliced session: the conn data flows through (a
+// *net.TCPConn, or a *tls.Conn over it) and the raw TCP socket under it
+// (for half-close, TCP state and activity probes).
+type leg struct {
+	conn net.Conn
+	tcp  *net.TCPConn
+}
+
+// closeWrite half-closes the leg (TLS close_notify then FIN).
+func (l leg) closeWrite() {
+	if cw, ok := l.conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		if l.conn != net.Conn(l.tcp) {
+			l.tcp.CloseWrite()
+		}
+		return
+	}
+	l.tcp.CloseWrite()
+}
+
+// sideError is an I/O error attributed to one side of the session.
+type sideError struct {
+	side  string // "client" or "server"
+	errno syscall.Errno
+	err   error
+}
+
+// spliceResult is what a finished splice reports.
+type spliceResult struct {
+	c2s, s2c  int64
+	errs      []sideError // at most one per side
+	idle      bool        // ended by the idle timeout
+	firstEOF  string      // the side that closed first ("" if none)
+	cancelled bool        // ended by the proxy (drain deadline)
+}
+
+// splicer runs both copy directions of one session.
+type splicer struct {
+	client, server leg
+	idle           time.Duration
+
+	mu        sync.Mutex
+	res       spliceResult
+	torn      bool // both conns closed by us: later errors are ours
+	closeOnce sync.Once
+}
+
+// splice copies client<->server until both directions end. With two plain
+// TCP legs io.Copy uses splice(2): the conns are never wrapped, and bytes
+// are counted from io.Copy's return values. Half-close: when one direction
+// reaches EOF the other side's write half is closed and the other direction
+// keeps going. An error on either direction tears both down. The idle
+// timeout is checked by a timer against the kernel's own last-data times
+// (TCP_INFO), so the hot path sets no deadlines.
+func splice(client, server leg, idle time.Duration, stop <-chan struct{}) spliceResult {
+	s := &splicer{client: client, server: server, idle: idle}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		n, err := io.Copy(server.conn, client.conn)
+		s.finish(&s.res.c2s, n, err, client, server)
+	}()
+	go func() {
+		defer wg.Done()
+		n, err := io.Copy(client.conn, server.conn)
+		s.finish(&s.res.s2c, n, err, server, client)
+	}()
+	go func() { wg.Wait(); close(done) }()
+	s.watch(done, stop)
+	s.teardown()
+	return s.res
+}
+
+// watch waits for both directions, checking idleness and the stop channel.
+func (s *splicer) watch(done, stop <-chan struct{}) {
+	period := idleCheckPeriod(s.idle)
+	t := time.NewTimer(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-stop:
+			s.mu.Lock()
+			s.res.cancelled = true
+			s.mu.Unlock()
+			s.teardown()
+		case <-t.C:
+			quiet := min(quietFor(s.client.tcp), quietFor(s.server.tcp))
+			if quiet >= s.idle {
+				s.mu.Lock()
+				s.res.idle = true
+				s.mu.Unlock()
+				s.teardown()
+				continue
+			}
+			t.Reset(max(s.idle-quiet, period/4, time.Millisecond))
+		}
+	}
+}
+
+func idleCheckPeriod(idle time.Duration) time.Duration {
+	if idle <= 0 {
+		return 1<<63 - 1
+	}
+	return idle
+}
+
+// finish records the end of one direction from src to dst.
+func (s *splicer) finish(count *int64, n int64, err error, src, dst leg) {
+	s.mu.Lock()
+	*count = n
+	torn := s.torn
+	s.mu.Unlock()
+	if err == nil || errors.Is(err, io.EOF) {
+		s.mu.Lock()
+		if s.res.firstEOF == "" && !torn {
+			s.res.firstEOF = s.sideOf(src)
+		}
+		s.mu.Unlock()
+		dst.closeWrite()
+		return
+	}
+	if torn || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+		s.teardown()
+		return
+	}
+	s.record(s.blame(err, src, dst), err)
+	s.teardown()
+}
+
+func (s *splicer) sideOf(l leg) string {
+	if l.tcp == s.client.tcp {
+		return "client"
+	}
+	return "server"
+}
+
+// blame decides which side an error of the src->dst direction belongs
+// to: the side whose TCP connection the kernel has closed (reset), else
+// by the errno (EPIPE is a write, so dst), else src.
+func (s *splicer) blame(err error, src, dst leg) string {
+	if tcpState(src.tcp) == unix.BPF_TCP_CLOSE {
+		return s.sideOf(src)
+	}
+	if tcpState(dst.tcp) == unix.BPF_TCP_CLOSE || errors.Is(err, syscall.EPIPE) {
+		return s.sideOf(dst)
+	}
+	return s.sideOf(src)
+}
+
+// record keeps one error per side, preferring anything over EPIPE (the
+// echo of an earlier reset).
+func (s *splicer) record(side string, err error) {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		errno = 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range s.res.errs {
+		if e.side == side {
+			if e.errno == syscall.EPIPE && errno != syscall.EPIPE && errno != 0 {
+				s.res.errs[i] = sideError{side, errno, err}
+			}
+			return
+		}
+	}
+	s.res.errs = append(s.res.errs, sideError{side, errno, err})
+}
+
+// teardown closes both legs once; errors after it are the proxy's own.
+func (s *splicer) teardown() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.torn = true
+		s.mu.Unlock()
+		s.client.conn.Close()
+		s.server.conn.Close()
+	})
+}
+
+// tcpState returns the kernel's TCP state of c (unix.BPF_TCP_*), or 0.
+func tcpState(c *net.TCPConn) uint8 {
+	info := tcpInfo(c)
+	if info == nil {
+		return 0
+	}
+	return info.State
+}
+
+// quietFor is how long c has neither sent nor received data.
+func quietFor(c *net.TCPConn) time.Duration {
+	info := tcpInfo(c)
+	if info == nil {
+		return 0
+	}
+	ms := min(info.Last_data_recv, info.Last_data_sent)
+	return time.Duration(ms) * time.Millisecond
+}
+
+func tcpInfo(c *net.TCPConn) *unix.TCPInfo {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var info *unix.TCPInfo
+	rc.Control(func(fd uintptr) {
+		info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	})
+	return info
+}
