@@ -140,9 +140,40 @@ func (s *Store) DeleteFolder(ctx context.Context, uid, name string) error {
 	if name == Inbox {
 		return ErrInbox
 	}
+	return s.deleteFolder(ctx, uid, name, dir)
+}
+
+// DeleteUser deletes every folder of a user, INBOX included, and the
+// user's subscriptions (an admin's "mboxutil -d user/<uid>"). It returns
+// the number of folders deleted.
+func (s *Store) DeleteUser(ctx context.Context, uid string) (int, error) {
+	if err := ValidateUser(uid); err != nil {
+		return 0, err
+	}
+	folders, err := s.list.List(ctx, uid)
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	n := 0
+	for _, f := range folders {
+		err := s.deleteFolder(ctx, uid, f.Name, folderDir(s.root, uid, f.Name))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return n, err
+		}
+		n++
+	}
+	if err := s.list.DeleteSubscriptions(ctx, uid); err != nil {
+		return n, fmt.Errorf("store: %w", err)
+	}
+	_ = os.Remove(userDir(s.root, uid)) // only if empty
+	return n, nil
+}
+
+// deleteFolder removes a folder's row and directory.
+func (s *Store) deleteFolder(ctx context.Context, uid, name, dir string) error {
 	udir := userDir(s.root, uid)
 	trash := ""
-	err = s.list.Delete(ctx, uid, name, func(f mboxlist.Folder) error {
+	err := s.list.Delete(ctx, uid, name, func(f mboxlist.Folder) error {
 		t := filepath.Join(udir, fmt.Sprintf(".deleted.%d.%d", f.UIDValidity, time.Now().UnixNano()))
 		if err := os.Rename(dir, t); errors.Is(err, fs.ErrNotExist) {
 			return nil // listed without a directory: drop the row

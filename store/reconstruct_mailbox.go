@@ -1,13 +1,13 @@
 package store
 
-import (
-	"errors"
+import "msgplex/store/mailbox"
 
-	"msgplex/store/mailbox"
-)
-
-// reconstructDir runs mailbox.Reconstruct. TEMPORARY: until package
-// mailbox provides Reconstruct, this reports that it cannot.
+// reconstructDir runs mailbox.Reconstruct on one folder directory.
 func reconstructDir(dir string, uidValidity uint32, opts mailbox.Options) (ReconstructReport, error) {
-	return ReconstructReport{}, errors.New("mailbox.Reconstruct not available yet")
+	r, err := mailbox.Reconstruct(dir, uidValidity, opts)
+	if err != nil {
+		return ReconstructReport{}, err
+	}
+	return ReconstructReport{Kept: r.Kept, Added: r.Added, Dropped: r.Dropped,
+		UIDValidityKept: r.UIDValidityKept, UIDValidity: r.UIDValidity}, nil
 }

@@ -186,7 +186,12 @@ func (s *Store) check(uid, name string) (canonical, dir string, err error) {
 	if canonical, err = ValidateName(name); err != nil {
 		return "", "", err
 	}
-	return canonical, filepath.Join(userDir(s.root, uid), EscapeFolder(canonical)), nil
+	return canonical, folderDir(s.root, uid, canonical), nil
+}
+
+// folderDir is a folder's directory (uid and name already checked).
+func folderDir(root, uid, name string) string {
+	return filepath.Join(userDir(root, uid), EscapeFolder(name))
 }
 
 // syncDir fsyncs a directory so entries created or renamed in it are

@@ -295,6 +295,14 @@ func (d *DB) SetSubscribed(ctx context.Context, user, name string, on bool) erro
 	return nil
 }
 
+// DeleteSubscriptions removes all of a user's subscriptions.
+func (d *DB) DeleteSubscriptions(ctx context.Context, user string) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM subscriptions WHERE user = ?`, user); err != nil {
+		return fmt.Errorf("mboxlist: delete subscriptions of %s: %w", user, err)
+	}
+	return nil
+}
+
 // nextUIDValidity allocates a UIDVALIDITY: max(now, last+1).
 func (d *DB) nextUIDValidity(ctx context.Context, tx *sql.Tx) (uint32, error) {
 	var last int64
