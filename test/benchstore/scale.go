@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,22 +130,20 @@ func mkdirTraversable(dir string) error {
 	return nil
 }
 
-// sourceKey hashes the Go sources under the module's dirs (the on-disk
-// format of msgplex's built folders depends on them) plus extra strings.
-func sourceKey(dirs []string, extra ...string) string {
+// sourceKey hashes the Go files matching globs under the module root
+// (the on-disk format of msgplex's built folders depends on them) plus
+// extra strings.
+func sourceKey(globs []string, extra ...string) string {
 	h := sha256.New()
-	for _, d := range dirs {
-		var files []string
-		filepath.WalkDir(filepath.Join(moduleRoot(), d), func(p string, e fs.DirEntry, err error) error {
-			if err == nil && !e.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
-				files = append(files, p)
-			}
-			return nil
-		})
+	for _, g := range globs {
+		files, _ := filepath.Glob(filepath.Join(moduleRoot(), g))
 		sort.Strings(files)
 		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
 			b, _ := os.ReadFile(f)
-			fmt.Fprintf(h, "%s %d\n", f, len(b))
+			fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
 			h.Write(b)
 		}
 	}
