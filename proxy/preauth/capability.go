@@ -18,7 +18,7 @@ func (s *session) capability(c *command) error {
 func (s *session) capabilities() string {
 	var b strings.Builder
 	b.WriteString("IMAP4rev1 LITERAL+ SASL-IR ID")
-	if s.opts.TLSConfig != nil && !s.state.TLS {
+	if s.startTLSOffered() {
 		b.WriteString(" STARTTLS")
 	}
 	if s.loginAllowed() {

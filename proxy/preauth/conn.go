@@ -200,14 +200,22 @@ func (s *session) allowed(c *command) (ok bool, err error) {
 			return false, s.reject(c.tag, "NO", "[PRIVACYREQUIRED] Authentication disabled until STARTTLS")
 		}
 	case needStartTLS:
-		if s.opts.TLSConfig == nil || s.state.TLS {
+		if !s.startTLSOffered() {
 			return false, s.reject(c.tag, "BAD", "STARTTLS not available")
 		}
 	}
 	return true, nil
 }
 
-func (s *session) loginAllowed() bool { return s.state.TLS || s.opts.AllowPlaintext }
+// loginAllowed: over TLS, or in plaintext when configured so.
+func (s *session) loginAllowed() bool {
+	return s.st == stateTLS || s.st == statePlaintext && s.opts.AllowPlaintext
+}
+
+// startTLSOffered: in plaintext with a TLS configuration.
+func (s *session) startTLSOffered() bool {
+	return s.st == statePlaintext && s.opts.TLSConfig != nil
+}
 
 // syntaxError answers a parse error, resynchronising on the next line.
 func (s *session) syntaxError(c *command, err error) error {

@@ -36,6 +36,8 @@
 //   - The whole dialogue runs under one deadline (Options.Timeout); the
 //     LoginFunc gets it in its context. When the caller's context ends, the
 //     client gets "* BYE" (graceful drain).
+//   - Literals may carry any octet but NUL, quoted strings any UTF-8: user
+//     names reach the LoginFunc as untrusted bytes, to be escaped there.
 //   - Passwords never appear in errors, in Credentials.String or in the
 //     Outcome; LoginFunc's Refusal text is the only text of a NO.
 //   - On success, octets the client pipelined after its login command and that

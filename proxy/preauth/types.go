@@ -33,7 +33,7 @@ type Options struct {
 	MaxLine        int               // bytes per command line, literal octets excluded (default 8192)
 	MaxLiteral     int               // bytes per literal (default 8192)
 	MaxFailures    int               // failed auths before BYE (default 3)
-	MaxBadCommands int               // BAD responses before BYE (default 10)
+	MaxBadCommands int               // BAD responses (and NO to commands refused in this state) before BYE (default 10)
 	Timeout        time.Duration     // total time allowed to authenticate (default 60s)
 	ServerID       map[string]string // answered to ID; nil or empty: "* ID NIL"
 }
