@@ -47,7 +47,9 @@ type oldIndex struct {
 // does not list (e.g. copied in by hand) keeps the UID in its name when
 // that UID was never given out here (>= the old UIDNEXT; any UID when the
 // old header is unreadable) and no other file has it; otherwise it gets a
-// new UID above every known one and is renamed. New messages get their
+// new UID above every known one and is renamed. (A UID below UIDNEXT would
+// be invisible to clients that fetch new mail from their last UIDNEXT:
+// DESIGN.md lesson 3.) New messages get their
 // file's mtime as internal date and no flags; they are \Recent. With no
 // readable old header, uidValidity is used. The new files are built under
 // temp names, fsynced and renamed over the old ones.
