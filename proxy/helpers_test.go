@@ -75,7 +75,7 @@ func (d *fakeDir) Close() error { return nil }
 
 // env is a proxy in front of a fake store, with a session log file.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	addr   string
 	store  *fakestore.Server
@@ -86,7 +86,7 @@ type env struct {
 	sleeps chan time.Duration
 }
 
-func newEnv(t *testing.T, mod func(*config.Proxy)) *env {
+func newEnv(t testing.TB, mod func(*config.Proxy)) *env {
 	t.Helper()
 	st, err := fakestore.Start(fakestore.Options{AdminUser: "admin", AdminPassword: "adminpw"})
 	if err != nil {
@@ -171,7 +171,7 @@ func hasAll(s string, want []string) bool {
 
 // client is a raw IMAP client.
 type client struct {
-	t *testing.T
+	t testing.TB
 	c *net.TCPConn
 	r *bufio.Reader
 }
