@@ -304,6 +304,9 @@ func listMailboxes(ctx context.Context, s *store.Store, w io.Writer, pattern str
 		if err != nil {
 			return fmt.Errorf("list user/%s: %w", u, err)
 		}
+		sort.Slice(folders, func(i, j int) bool {
+			return classicName(u, folders[i].Name) < classicName(u, folders[j].Name)
+		})
 		for _, f := range folders {
 			name := classicName(u, f.Name)
 			if !matchPattern(pattern, name) {

@@ -116,7 +116,7 @@ func folderTree(ctx context.Context, s *store.Store, m mboxName) ([]string, erro
 	if len(out) == 0 {
 		out = []string{m.folder} // let Reconstruct say it does not exist
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return classicName(m.user, out[i]) < classicName(m.user, out[j]) })
 	return out, nil
 }
 
