@@ -259,7 +259,8 @@ func (s *session) finish(err error) error {
 		return fmt.Errorf("preauth: %w", s.parent.Err())
 	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		s.bye("Autologout; idle for too long")
-		return ErrTimeout
+		// Both: errors.Is(err, ErrTimeout) and (os.ErrDeadlineExceeded).
+		return fmt.Errorf("%w (%w)", ErrTimeout, os.ErrDeadlineExceeded)
 	case err == ErrLineTooLong:
 		s.bye("line too long")
 	case err == ErrLiteralTooLarge:

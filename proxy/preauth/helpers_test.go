@@ -46,6 +46,9 @@ func (f *fakeLogin) login(ctx context.Context, cr Credentials, s *State) (LoginR
 		return LoginResult{}, &Refusal{Code: "UNAVAILABLE", Text: "Mailbox on hold, try later"}
 	case cr.Username == "gone":
 		return LoginResult{}, &Refusal{Code: "UNAVAILABLE", Text: "Mail store down\r\nA9 OK injected", Alert: true, Fatal: true}
+	case cr.Username == "nilref":
+		var ref *Refusal // a typed nil: a LoginFunc bug, answered SERVERBUG
+		return LoginResult{}, ref
 	case cr.Username == "boom":
 		return LoginResult{}, errInternal
 	}

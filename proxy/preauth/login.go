@@ -40,7 +40,7 @@ func (s *session) tryLogin(tag string, cr Credentials) error {
 		return errLoggedIn
 	}
 	var ref *Refusal
-	if !errors.As(err, &ref) {
+	if !errors.As(err, &ref) || ref == nil {
 		if s.ctx.Err() != nil {
 			return s.ctx.Err()
 		}

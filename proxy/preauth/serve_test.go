@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,8 @@ func TestInternalErrorTextNotSent(t *testing.T) {
 	if strings.Contains(l, "exploded") || strings.Contains(l, "secret") {
 		t.Errorf("internal error text sent: %q", l)
 	}
+	tc.do("A2 LOGIN nilref x", "A2 NO [SERVERBUG]")
+	tc.do("A3 NOOP", "A3 OK")
 }
 
 func TestBadCommandsUntilLimit(t *testing.T) {
@@ -231,7 +234,7 @@ func TestTimeout(t *testing.T) {
 	tc := start(t, Options{AllowPlaintext: true, Timeout: 100 * time.Millisecond}, false)
 	tc.greeting()
 	tc.expect("* BYE Autologout; idle for too long")
-	if _, err := tc.result(); !errors.Is(err, ErrTimeout) {
+	if _, err := tc.result(); !errors.Is(err, ErrTimeout) || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Serve: %v", err)
 	}
 	tc.expectEOF()

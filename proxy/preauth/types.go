@@ -139,7 +139,8 @@ type Outcome struct {
 
 // Errors Serve returns when the dialogue ends without a login. Errors from
 // the connection are returned wrapped (io.EOF when the client hung up);
-// a fatal *Refusal is returned as is (errors.As); when ctx ends, ctx.Err() wrapped.
+// a fatal *Refusal is returned as is (errors.As); when ctx ends, ctx.Err()
+// wrapped. The ErrTimeout error also matches os.ErrDeadlineExceeded.
 var (
 	ErrLogout          = errors.New("preauth: client logged out")
 	ErrTimeout         = errors.New("preauth: timed out before authentication")
