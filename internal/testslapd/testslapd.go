@@ -17,6 +17,7 @@ package testslapd
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -64,8 +65,10 @@ ou: people
 
 // Server is one running slapd.
 type Server struct {
-	URL           string // ldap://127.0.0.1:PORT
-	Addr          string // 127.0.0.1:PORT
+	URL           string         // ldap://127.0.0.1:PORT (StartTLS offered when TLS)
+	Addr          string         // 127.0.0.1:PORT
+	LDAPSURL      string         // ldaps://127.0.0.1:PORT2 when started with TLS
+	RootCAs       *x509.CertPool // trusts the server's certificate (TLS only)
 	BaseDN        string
 	AdminDN       string
 	AdminPassword string
@@ -118,16 +121,29 @@ func Require(t testing.TB) {
 	t.Skip(msg)
 }
 
+// Options are StartWith's choices.
+type Options struct {
+	// TLS gives slapd a self-signed certificate for 127.0.0.1 (RootCAs
+	// trusts it), offers StartTLS on URL and listens on LDAPSURL too.
+	TLS bool
+}
+
 // Start runs a slapd holding ldif (entries under BaseDN) and stops it when
 // the test ends.
 func Start(t testing.TB, ldif string) *Server {
+	t.Helper()
+	return StartWith(t, ldif, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, ldif string, o Options) *Server {
 	t.Helper()
 	Require(t)
 	s := &Server{
 		BaseDN: BaseDN, AdminDN: AdminDN, AdminPassword: AdminPassword,
 		t: t, dir: t.TempDir(),
 	}
-	if err := s.configure(ldif); err != nil {
+	if err := s.configure(ldif, o); err != nil {
 		t.Fatalf("testslapd: %v", err)
 	}
 	var err error
@@ -137,6 +153,13 @@ func Start(t testing.TB, ldif string) *Server {
 			break
 		}
 		s.URL = "ldap://" + s.Addr
+		if o.TLS {
+			var a string
+			if a, err = freePort(); err != nil {
+				break
+			}
+			s.LDAPSURL = "ldaps://" + a
+		}
 		if err = s.start(); err == nil {
 			break
 		}
@@ -148,7 +171,7 @@ func Start(t testing.TB, ldif string) *Server {
 	return s
 }
 
-func (s *Server) configure(ldif string) error {
+func (s *Server) configure(ldif string, o Options) error {
 	schema, err := msgplexSchema()
 	if err != nil {
 		return err
@@ -164,6 +187,14 @@ func (s *Server) configure(ldif string) error {
 	fmt.Fprintf(&b, "include %s\n", schema)
 	fmt.Fprintf(&b, "pidfile %s/slapd.pid\nargsfile %s/slapd.args\n", s.dir, s.dir)
 	fmt.Fprintf(&b, "modulepath /usr/lib/ldap\nmoduleload back_mdb\n")
+	if o.TLS {
+		cert, key, pool, err := writeCert(s.dir)
+		if err != nil {
+			return fmt.Errorf("certificate: %w", err)
+		}
+		s.RootCAs = pool
+		fmt.Fprintf(&b, "TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n", cert, cert, key)
+	}
 	fmt.Fprintf(&b, "database mdb\nmaxsize 67108864\nsuffix %q\nrootdn %q\nrootpw %s\ndirectory %s\n",
 		s.BaseDN, s.AdminDN, s.AdminPassword, data)
 	fmt.Fprintf(&b, "index objectClass eq\nindex uid,mail eq\n")
@@ -224,7 +255,11 @@ func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	logs := &syncBuffer{}
-	cmd := exec.Command(slapdPath, "-f", s.conf, "-h", s.URL+"/", "-d", "0")
+	urls := s.URL + "/"
+	if s.LDAPSURL != "" {
+		urls += " " + s.LDAPSURL + "/"
+	}
+	cmd := exec.Command(slapdPath, "-f", s.conf, "-h", urls, "-d", "0")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
