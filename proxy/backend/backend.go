@@ -236,6 +236,10 @@ func (d *Dialer) dialOne(ctx context.Context, addr, user string, client, local n
 	var nd net.Dialer
 	nc, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Err != nil {
+			err = oe.Err // "dial tcp ADDR:" is said by the caller
+		}
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	tc := nc.(*net.TCPConn)
