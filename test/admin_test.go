@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"msgplex/internal/e2e"
 	"msgplex/store"
 	"msgplex/store/index"
@@ -385,5 +387,79 @@ func TestAdminErrors(t *testing.T) {
 	e.mustRun("mboxutil", "-d", "user/bob")
 	if users, _ := e.store.Users(ctx); len(users) != 0 {
 		t.Fatalf("users after deleting bob: %v", users)
+	}
+}
+
+// adminFolderDir computes a folder's directory from the layout documented
+// in package store (what an admin with a shell does).
+func adminFolderDir(root, uid, folder string) string {
+	h1, h2 := store.UserHash(uid)
+	return filepath.Join(root, "partition", "primary", "=user", h1, h2, "="+uid, store.EscapeFolder(folder))
+}
+
+// TestAdminWhileStoreRuns: the lesson-3 procedure against a running
+// `msgplex store`, checked by an IMAP client: the folder is subscribed,
+// its messages are there with their envelopes, and a move shows.
+func TestAdminWhileStoreRuns(t *testing.T) {
+	dir := t.TempDir()
+	ldif := e2e.WriteLDIF(t, dir, e2e.User{UID: "alice", Password: "pw-alice"})
+	data := filepath.Join(dir, "data")
+	srv := e2e.StartStore(t, e2e.StoreConfig{DataRoot: data, LDIF: ldif})
+	e := &adminEnv{t: t, cfg: srv.Config}
+
+	c := dialLogin(t, srv.Addr, "alice", "pw-alice", nil)
+	defer c.Close()
+	subjects := map[string]bool{}
+	for i := range 3 {
+		s := fmt.Sprintf("report %d", i)
+		appendMsg(t, c, "INBOX", s)
+		subjects[s] = true
+	}
+
+	e.mustRun("mboxutil", "-c", "user/alice/Project")
+	n, size := copyMessageFiles(t, adminFolderDir(data, "alice", "INBOX"), adminFolderDir(data, "alice", "Project"))
+	if n != 3 {
+		t.Fatalf("copied %d files", n)
+	}
+	e.mustRun("reconstruct", "user/alice/Project")
+	got := listed(t, e.mustRun("mboxutil", "-l", "-x", "-p", "user/alice/*"))
+	if got["user/alice/Project"] != [2]int64{3, size} {
+		t.Fatalf("mboxutil -l -x: %v", got)
+	}
+
+	subs, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range subs {
+		names = append(names, m.Mailbox)
+	}
+	if !contains(names, "Project") {
+		t.Fatalf("subscribed folders over IMAP: %v", names)
+	}
+	sel, err := c.Select("Project", nil).Wait()
+	if err != nil || sel.NumMessages != 3 {
+		t.Fatalf("select Project: %+v, %v", sel, err)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2, 3), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("fetch: %d, %v", len(msgs), err)
+	}
+	for _, m := range msgs {
+		if m.Envelope == nil || !subjects[m.Envelope.Subject] {
+			t.Fatalf("envelope %+v", m.Envelope)
+		}
+	}
+	if err := c.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
+
+	e.mustRun("mboxutil", "-m", "user/alice/Project", "user/alice/Archive", "-u", "1")
+	for mbox, want := range map[string]uint32{"Project": 2, "Archive": 1} {
+		st, err := c.Status(mbox, &imap.StatusOptions{NumMessages: true}).Wait()
+		if err != nil || st.NumMessages == nil || *st.NumMessages != want {
+			t.Fatalf("STATUS %s: %+v, %v; want %d messages", mbox, st, err, want)
+		}
 	}
 }
