@@ -476,3 +476,43 @@ func TestStateString(t *testing.T) {
 }
 
 var _ net.Conn = (*tls.Conn)(nil)
+
+func TestCancelDuringLogin(t *testing.T) {
+	t.Parallel()
+	cli, srv := loopbackPair(t)
+	defer cli.Close()
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	entered := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := Serve(ctx, srv, plaintextOK, func(ctx context.Context, _ Credentials, _ *State) (LoginResult, error) {
+			close(entered)
+			<-ctx.Done()
+			return LoginResult{}, ctx.Err()
+		})
+		done <- err
+	}()
+	tc := &transcript{t: t, conn: cli, r: newClientReader(cli)}
+	cli.SetDeadline(time.Now().Add(ioGuard))
+	tc.expect("* OK")
+	tc.send("A1 LOGIN alice secret\r\n")
+	<-entered
+	cancel()
+	tc.expect("* BYE Server shutting down")
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+func TestAuthenticateResponseTooLong(t *testing.T) {
+	t.Parallel()
+	tc := start(t, Options{AllowPlaintext: true, MaxLine: 64}, false)
+	tc.greeting()
+	tc.do("A1 AUTHENTICATE PLAIN", "+ ")
+	tc.do(strings.Repeat("QUFB", 40), "* BYE line too long")
+	if _, err := tc.result(); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("Serve: %v", err)
+	}
+}
