@@ -6,9 +6,16 @@ TESTTIMEOUT ?= 14m
 
 .PHONY: all build run test deps vet fmtcheck bench clean
 
+# ./var holds run-time data (mail folders, benchmark corpora with millions
+# of files). A go.mod there makes it a module of its own, so `./...` never
+# walks it.
+VARMOD := var/go.mod
+$(VARMOD):
+	@mkdir -p var && printf 'module msgplex.var // run-time data, not code\n' > $@
+
 all: build
 
-build:
+build: $(VARMOD)
 	$(GO) build -o $(BIN) ./cmd/msgplex
 
 deps:
