@@ -334,3 +334,25 @@ func TestStatusRefusal(t *testing.T) {
 		t.Error("ParseStatus")
 	}
 }
+
+// BenchmarkCacheAuthenticateHit is the cost of a cached login: one HMAC
+// and one memdb read.
+func BenchmarkCacheAuthenticateHit(b *testing.B) {
+	c, err := NewCache(newFake(), CacheOptions{TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.Authenticate(ctx, "alice", "secret"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Authenticate(ctx, "alice", "secret"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
