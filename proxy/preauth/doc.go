@@ -17,6 +17,27 @@
 // client sends the n octets, RFC 3501 §7.5) or {n+} (non-synchronising,
 // LITERAL+, RFC 7888). Literals hold CHAR8 (no NUL). A bare LF is an error.
 //
+// # Responses
+//
+//   - Greeting: "* OK [CAPABILITY ...] <hostname> IMAP proxy ready" with
+//     IMAP4rev1 LITERAL+ SASL-IR ID, STARTTLS while offered, and
+//     AUTH=PLAIN AUTH=LOGIN, or LOGINDISABLED while authentication needs TLS.
+//   - Syntax errors, unknown commands and commands of later states
+//     (SELECT, APPEND, ...): "tag BAD ..." ("* BAD" without a tag).
+//   - LOGIN/AUTHENTICATE before TLS when not allowed: "tag NO
+//     [PRIVACYREQUIRED] ..." (RFC 9051 §7.1); an unsupported mechanism:
+//     "tag NO ..."; "*" or bad base64 in an AUTHENTICATE exchange: "tag BAD".
+//     These count toward MaxBadCommands with the BADs.
+//   - A login the LoginFunc refuses: "tag NO [Code] Text" from its Refusal
+//     (preceded by "* OK [ALERT] Text" when Alert); any other error:
+//     "tag NO [SERVERBUG] Internal error", its text never sent.
+//   - Success: "tag OK [CAPABILITY <the backend's>] Logged in".
+//   - The end: "* BYE line too long", "* BYE literal too large",
+//     "* BYE Too many invalid commands", "* BYE Too many authentication
+//     failures", "* BYE <refusal text>" (fatal Refusal),
+//     "* BYE Autologout; idle for too long" (Timeout), "* BYE Server
+//     shutting down" (ctx ended), "* BYE Logging out" (LOGOUT).
+//
 // # Invariants
 //
 //   - Every response is flushed before the next command is read.
