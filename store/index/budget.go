@@ -83,27 +83,39 @@ func (b *Budget) register(key fileKey) *fileEntry {
 	return fe
 }
 
-// release drops a handle; the last one unmaps the file's windows.
-func (b *Budget) release(fe *fileEntry) {
+// release drops a handle. The windows of a file nobody has open stay
+// mapped (the next Open of a folder finds them) until evicted, unless the
+// file is gone (replaced by an expunge), when they are unmapped now. A
+// mapping keeps its inode alive, so while an entry has windows its
+// (dev, inode) key cannot name another file.
+func (b *Budget) release(fe *fileEntry, unlinked bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	fe.refs--
 	if fe.refs > 0 {
 		return
 	}
-	for _, w := range fe.windows {
-		b.unmapLocked(w)
+	if unlinked {
+		for _, w := range fe.windows {
+			b.unmapLocked(w)
+		}
 	}
-	delete(b.files, fe.key)
+	if len(fe.windows) == 0 {
+		delete(b.files, fe.key)
+	}
 }
 
 func (b *Budget) unmapLocked(w *window) {
 	b.lru.Remove(w.elem)
-	delete(w.fe.windows, w.n)
+	fe := w.fe
+	delete(fe.windows, w.n)
 	b.mapped -= int64(len(w.data))
 	b.windows--
 	_ = unix.Munmap(w.data)
 	w.data = nil
+	if fe.refs == 0 && len(fe.windows) == 0 && b.files[fe.key] == fe {
+		delete(b.files, fe.key)
+	}
 }
 
 // pin returns a pinned window of f holding [off, end), or nil when the
@@ -197,12 +209,14 @@ func (b *Budget) Open(f *os.File) (*File, error) {
 // OS is the underlying file (for pwrite, fsync, stat).
 func (f *File) OS() *os.File { return f.f }
 
-// Close unregisters and closes the file.
+// Close unregisters and closes the file (see release for its windows).
 func (f *File) Close() error {
 	if f.fe == nil {
 		return nil
 	}
-	f.b.release(f.fe)
+	var st unix.Stat_t
+	unlinked := unix.Fstat(int(f.f.Fd()), &st) != nil || st.Nlink == 0
+	f.b.release(f.fe, unlinked)
 	f.fe = nil
 	return f.f.Close()
 }

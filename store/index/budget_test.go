@@ -82,6 +82,7 @@ func TestBudgetPressure(t *testing.T) {
 		t.Fatalf("stats %+v: expected evictions within the limit", st)
 	}
 	for _, f := range files {
+		os.Remove(f.OS().Name())
 		f.Close()
 	}
 	if st := b.Stats(); st.Mapped != 0 || st.Windows != 0 {
@@ -148,8 +149,20 @@ func TestBudgetShareAndGrow(t *testing.T) {
 	f1.Close()
 	checkRecord(t, f2, 1)
 	f2.Close()
-	if st := b.Stats(); st.Windows != 0 || st.Mapped != 0 {
+	// Closed but present: the windows stay for the next open.
+	if st := b.Stats(); st.Windows != 1 {
 		t.Fatalf("after close %+v", st)
+	}
+	osf3, _ := os.Open(osf.Name())
+	f3, _ := b.Open(osf3)
+	checkRecord(t, f3, 100)
+	if st := b.Stats(); st.Windows != 1 {
+		t.Fatalf("reopen did not reuse the window: %+v", st)
+	}
+	os.Remove(osf.Name())
+	f3.Close()
+	if st := b.Stats(); st.Windows != 0 || st.Mapped != 0 {
+		t.Fatalf("after close of a removed file %+v", st)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 
@@ -27,6 +28,8 @@ type Mailbox struct {
 	recentFrom uint32     // read-only views: UIDs above it are \Recent
 
 	cache *os.File // store.cache, opened on first use
+
+	pollEvery time.Duration // tests: Wait's timeout (0: pollInterval)
 
 	wmu     sync.Mutex
 	watcher *fsnotify.Watcher

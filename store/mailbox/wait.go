@@ -15,7 +15,11 @@ const pollInterval = 3 * time.Second
 // stop is closed, or after at most a few seconds; callers then Sync.
 func (m *Mailbox) Wait(stop <-chan struct{}) {
 	w := m.watch()
-	timer := time.NewTimer(pollInterval)
+	every := m.pollEvery
+	if every == 0 {
+		every = pollInterval
+	}
+	timer := time.NewTimer(every)
 	defer timer.Stop()
 	if w == nil {
 		select {

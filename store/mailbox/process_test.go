@@ -1,0 +1,224 @@
+package mailbox
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary re-executes itself as a child with these variables set.
+const (
+	childModeEnv = "MSGPLEX_MAILBOX_CHILD"
+	childDirEnv  = "MSGPLEX_MAILBOX_DIR"
+)
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(childModeEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "commands":
+		childCommands(os.Getenv(childDirEnv))
+	case "appendloop":
+		childAppendLoop(os.Getenv(childDirEnv))
+	}
+	os.Exit(0)
+}
+
+// childCommands runs one operation per line of stdin and answers "ok" or
+// "error ..." on stdout.
+func childCommands(dir string) {
+	opts := testOpts(1 << 20)
+	m, err := Open(dir, false, opts)
+	if err != nil {
+		fmt.Println("error", err)
+		return
+	}
+	defer m.Close()
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		var err error
+		switch f[0] {
+		case "append":
+			_, err = m.Append(strings.NewReader(msgText(99)), nil, testDate)
+		case "flag":
+			uid, _ := strconv.Atoi(f[1])
+			err = m.Store([]uint32{uint32(uid)}, FlagsAdd, []string{`\Flagged`})
+		case "expunge":
+			uid, _ := strconv.Atoi(f[1])
+			_, err = m.Expunge([]uint32{uint32(uid)})
+		}
+		if err != nil {
+			fmt.Println("error", err)
+		} else {
+			fmt.Println("ok")
+		}
+	}
+}
+
+// childAppendLoop appends until killed, printing each acknowledged UID.
+func childAppendLoop(dir string) {
+	opts := testOpts(1 << 20)
+	for i := 0; i < 100_000; i++ {
+		uid, err := AppendTo(dir, strings.NewReader(msgText(i)), []string{`\Seen`}, testDate, opts)
+		if err != nil {
+			fmt.Println("error", err)
+			return
+		}
+		fmt.Println(uid, i)
+	}
+}
+
+func startChild(t *testing.T, mode, dir string) (*exec.Cmd, io.WriteCloser, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childModeEnv+"="+mode, childDirEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, in, bufio.NewScanner(out)
+}
+
+// A view in this process sees another process's appends, flag changes
+// and expunges, and Wait wakes for each.
+func TestCrossProcess(t *testing.T) {
+	t.Parallel()
+	dir := newFolder(t)
+	for i := 1; i <= 3; i++ {
+		mustAppend(t, dir, i)
+	}
+	m := mustOpen(t, dir, false, testOpts(1<<20))
+	m.pollEvery = time.Hour // so Wait returning proves a notice arrived
+	_, in, out := startChild(t, "commands", dir)
+	step := func(cmd string) Changes {
+		t.Helper()
+		m.Sync(false) // drain
+		woke := make(chan struct{})
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() { m.Wait(stop); close(woke) }()
+		fmt.Fprintln(in, cmd)
+		if !out.Scan() || out.Text() != "ok" {
+			t.Fatalf("%s: child said %q", cmd, out.Text())
+		}
+		select {
+		case <-woke:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: Wait did not wake", cmd)
+		}
+		ch, err := m.Sync(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	if ch := step("append"); ch.Messages != 4 {
+		t.Fatalf("append: %+v", ch)
+	}
+	if ch := step("flag 2"); len(ch.Flags) != 1 || ch.Flags[0].UID != 2 || !slices.Contains(ch.Flags[0].Flags, `\Flagged`) {
+		t.Fatalf("flag: %+v", ch)
+	}
+	if ch := step("expunge 1"); !slices.Equal(ch.Expunged, []uint32{1}) || m.Count() != 3 {
+		t.Fatalf("expunge: %+v", ch)
+	}
+	if u := uids(t, m); !slices.Equal(u, []uint32{2, 3, 4}) {
+		t.Fatalf("uids %v", u)
+	}
+}
+
+// Several processes append; they are killed with SIGKILL mid-stream.
+// Every UID they acknowledged is there afterwards, with its content.
+func TestCrashDuringAppends(t *testing.T) {
+	t.Parallel()
+	dir := newFolder(t)
+	const children = 3
+	type ack struct{ uid, i int }
+	acks := make(chan ack, 1000)
+	done := make(chan struct{}, children)
+	var cmds []*exec.Cmd
+	for c := 0; c < children; c++ {
+		cmd, _, out := startChild(t, "appendloop", dir)
+		cmds = append(cmds, cmd)
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for out.Scan() {
+				var a ack
+				if _, err := fmt.Sscan(out.Text(), &a.uid, &a.i); err != nil {
+					t.Errorf("child: %s", out.Text())
+					return
+				}
+				acks <- a
+			}
+		}()
+	}
+	var got []ack
+	deadline := time.After(60 * time.Second)
+	for len(got) < 60 {
+		select {
+		case a := <-acks:
+			got = append(got, a)
+		case <-deadline:
+			t.Fatalf("only %d acks", len(got))
+		}
+	}
+	for _, cmd := range cmds {
+		cmd.Process.Signal(syscall.SIGKILL)
+	}
+	for c := 0; c < children; c++ {
+		<-done
+	}
+	for len(acks) > 0 {
+		got = append(got, <-acks)
+	}
+	check := func(stage string) {
+		m, err := Open(dir, true, testOpts(1<<20))
+		if err != nil {
+			t.Fatalf("%s: open: %v", stage, err)
+		}
+		defer m.Close()
+		for _, a := range got {
+			seq, ok := m.SeqOf(uint32(a.uid))
+			if !ok {
+				t.Fatalf("%s: acknowledged UID %d lost", stage, a.uid)
+			}
+			msg, _ := m.Message(seq)
+			f, err := m.OpenMessage(msg.UID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(f)
+			f.Close()
+			if string(b) != msgText(a.i) || !slices.Contains(msg.Flags, `\Seen`) {
+				t.Fatalf("%s: UID %d content %q flags %v", stage, a.uid, b, msg.Flags)
+			}
+		}
+	}
+	check("after kill")
+	if _, err := Reconstruct(dir, 1, testOpts(1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	check("after reconstruct")
+	// No temp files are taken for messages.
+	if m, _ := filepath.Glob(filepath.Join(dir, "*", "*.msg")); len(m) < len(got) {
+		t.Fatalf("%d message files for %d acks", len(m), len(got))
+	}
+}
