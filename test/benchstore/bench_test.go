@@ -2,6 +2,7 @@ package benchstore
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ func BenchmarkStore(b *testing.B) {
 	b.Run("msgplex", func(b *testing.B) { benchMsgplex(b, sc, rec, msgs) })
 }
 
-// folderUser is the user whose INBOX holds the built folder of n messages.
-func folderUser(n int) string { return "f" + humanCount(n) }
+// folderUser is the user whose INBOX holds the built folder of n
+// messages. Lower case: Dovecot lower-cases user names (%Lu).
+func folderUser(n int) string { return "f" + strings.ToLower(humanCount(n)) }
 
 // figure runs one measurement as a sub-benchmark; an error is recorded
 // as a missing figure (with its reason) and fails the sub-benchmark.

@@ -70,6 +70,8 @@ service imap-login {
 }
 service imap {
   process_limit = 1000
+  # The default 256M cannot sync a folder of a million maildir files.
+  vsz_limit = 4G
 }
 protocol imap {
   mail_max_userip_connections = 1000
@@ -208,12 +210,16 @@ func buildMaildir(tb testing.TB, home string, msgs [][]byte, n int) {
 }
 
 // indexFolder logs in as user and SELECTs INBOX once, so Dovecot builds
-// its index (not measured). Bounded by the raw client's command timeout.
-func (d *dovecot) indexFolder(tb testing.TB, user string) {
+// its index (not measured), and checks that it holds want messages.
+// Bounded by the raw client's command timeout.
+func (d *dovecot) indexFolder(tb testing.TB, user string, want int) {
 	tb.Helper()
-	rc, err := dialLogin(d.Addr, user, dovecotPass, "INBOX")
+	rc, err := dialLogin(d.Addr, user, dovecotPass, "")
 	if err != nil {
 		tb.Fatalf("dovecot first index of %s: %v\n%s", user, err, d.log())
 	}
-	rc.Close()
+	defer rc.Close()
+	if _, err := timeCommand(rc, "SELECT INBOX", want, 1, ioTimeout); err != nil {
+		tb.Fatalf("dovecot first index of %s: %v\n%s", user, err, d.log())
+	}
 }
