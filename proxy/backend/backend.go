@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	proxyproto "github.com/pires/go-proxyproto"
@@ -236,9 +237,9 @@ func (d *Dialer) dialOne(ctx context.Context, addr, user string, client, local n
 	var nd net.Dialer
 	nc, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Err != nil {
-			err = oe.Err // "dial tcp ADDR:" is said by the caller
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			err = errno // "dial tcp ADDR: connect:" is said by the caller
 		}
 		return nil, fmt.Errorf("connect: %w", err)
 	}
