@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -62,6 +63,7 @@ func Reconstruct(dir string, uidValidity uint32, opts Options) (Report, error) {
 		return Report{}, err
 	}
 	defer l.unlock()
+	removeStaleTemps(dir)
 	old := readOldIndex(dir)
 	if old.f != nil {
 		defer old.f.Close()
@@ -99,26 +101,52 @@ func readOldIndex(dir string) oldIndex {
 		return old
 	}
 	old.f = f
-	if old.h, err = index.ReadHeader(f); err != nil {
-		return old
-	}
-	old.ok = true
-	// Read every record the file holds; keep those that check out.
 	fi, err := f.Stat()
 	if err != nil {
 		return old
 	}
-	n := uint32(min(int64(old.h.Count), (fi.Size()-index.HeaderSize)/index.RecordSize))
+	n := (fi.Size() - index.HeaderSize) / index.RecordSize
+	if old.h, err = index.ReadHeader(f); err == nil {
+		old.ok = true
+		n = min(n, int64(old.h.Count))
+	}
+	// Keep every record that checks out, in UID order. Without a header
+	// (no keyword table, no UIDNEXT) records past Count are read too:
+	// they are messages whose files Reconstruct still finds.
+	br := bufio.NewReaderSize(io.NewSectionReader(f, index.HeaderSize, n*index.RecordSize), 1<<20)
 	var buf [index.RecordSize]byte
-	for i := uint32(0); i < n; i++ {
-		if _, err := f.ReadAt(buf[:], index.RecordOffset(i)); err != nil {
+	last := uint32(0)
+	for i := int64(0); i < n; i++ {
+		if _, err := io.ReadFull(br, buf[:]); err != nil {
 			break
 		}
-		if r, err := index.DecodeRecord(buf[:]); err == nil && r.UID < old.h.UIDNext {
-			old.recs[r.UID] = r
+		r, err := index.DecodeRecord(buf[:])
+		if err != nil || r.UID <= last || (old.ok && r.UID >= old.h.UIDNext) {
+			continue
 		}
+		if !old.ok {
+			r.Keywords = 0
+		}
+		old.recs[r.UID] = r
+		last = r.UID
 	}
 	return old
+}
+
+// staleAge is how old a temp file must be before Reconstruct removes it
+// (younger ones may belong to an APPEND in progress).
+const staleAge = time.Hour
+
+// removeStaleTemps removes temp files left by interrupted appends.
+func removeStaleTemps(dir string) {
+	for _, pattern := range []string{".tmp-*.msg", "[0-9][0-9]/*.msg.tmp", "*.new"} {
+		names, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, name := range names {
+			if fi, err := os.Stat(name); err == nil && time.Since(fi.ModTime()) > staleAge {
+				os.Remove(name)
+			}
+		}
+	}
 }
 
 // scanMessageFiles lists the *.msg files of the NN/ directories.

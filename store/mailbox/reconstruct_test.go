@@ -57,6 +57,23 @@ func TestReconstruct(t *testing.T) {
 			},
 		},
 		{
+			name: "both header slots torn",
+			damage: func(t *testing.T, dir string) {
+				f, _ := os.OpenFile(filepath.Join(dir, idxName), os.O_RDWR, 0)
+				f.WriteAt(make([]byte, index.HeaderSize), 0)
+				f.Close()
+			},
+			wantUIDs: []uint32{1, 2, 4, 5},
+			wantRep:  Report{Kept: 4, UIDValidity: 999},
+			check: func(t *testing.T, m *Mailbox) {
+				// System flags survive in the records; keyword names
+				// were in the header.
+				if f := flagsOf(t, m, 2); !slices.Equal(f, []string{`\Seen`}) {
+					t.Errorf("flags %q", f)
+				}
+			},
+		},
+		{
 			name: "file gone",
 			damage: func(t *testing.T, dir string) {
 				os.Remove(MessagePath(dir, 4))
