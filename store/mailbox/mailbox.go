@@ -95,6 +95,9 @@ type Options struct {
 	Summarize Summarizer
 	// Logger receives notices. Nil discards.
 	Logger *slog.Logger
+	// Watcher, if set, is the process's shared inotify watcher for Wait;
+	// nil makes one per waiting view.
+	Watcher *Watcher
 }
 
 func (o Options) logger() *slog.Logger {

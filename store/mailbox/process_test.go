@@ -102,11 +102,26 @@ func startChild(t *testing.T, mode, dir string) (*exec.Cmd, io.WriteCloser, *buf
 // and expunges, and Wait wakes for each.
 func TestCrossProcess(t *testing.T) {
 	t.Parallel()
+	t.Run("own watcher", func(t *testing.T) { t.Parallel(); crossProcess(t, nil) })
+	t.Run("shared watcher", func(t *testing.T) {
+		t.Parallel()
+		w, err := NewWatcher(nil)
+		if err != nil {
+			t.Skip("no inotify:", err)
+		}
+		defer w.Close()
+		crossProcess(t, w)
+	})
+}
+
+func crossProcess(t *testing.T, w *Watcher) {
 	dir := newFolder(t)
 	for i := 1; i <= 3; i++ {
 		mustAppend(t, dir, i)
 	}
-	m := mustOpen(t, dir, false, testOpts(1<<20))
+	opts := testOpts(1 << 20)
+	opts.Watcher = w
+	m := mustOpen(t, dir, false, opts)
 	m.pollEvery = time.Hour // so Wait returning proves a notice arrived
 	_, in, out := startChild(t, "commands", dir)
 	step := func(cmd string) Changes {

@@ -33,6 +33,8 @@ type Mailbox struct {
 
 	wmu     sync.Mutex
 	watcher *fsnotify.Watcher
+	sub     chan struct{} // from Options.Watcher
+	unsub   func()
 	werr    error
 	closed  bool
 }
@@ -104,6 +106,9 @@ func (m *Mailbox) Close() error {
 	m.closed = true
 	if m.watcher != nil {
 		m.watcher.Close()
+	}
+	if m.unsub != nil {
+		m.unsub()
 	}
 	m.wmu.Unlock()
 	if m.cache != nil {

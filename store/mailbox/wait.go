@@ -14,13 +14,23 @@ const pollInterval = 3 * time.Second
 // Wait returns when the folder may have changed (another writer), when
 // stop is closed, or after at most a few seconds; callers then Sync.
 func (m *Mailbox) Wait(stop <-chan struct{}) {
-	w := m.watch()
 	every := m.pollEvery
 	if every == 0 {
 		every = pollInterval
 	}
 	timer := time.NewTimer(every)
 	defer timer.Stop()
+	if m.opts.Watcher != nil {
+		if ch := m.subscription(); ch != nil {
+			select {
+			case <-stop:
+			case <-timer.C:
+			case <-ch:
+			}
+			return
+		}
+	}
+	w := m.watch()
 	if w == nil {
 		select {
 		case <-stop:
@@ -45,6 +55,26 @@ func (m *Mailbox) Wait(stop <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// subscription returns the view's channel from the shared watcher,
+// subscribing on first use (until Close); nil if that fails.
+func (m *Mailbox) subscription() chan struct{} {
+	m.wmu.Lock()
+	defer m.wmu.Unlock()
+	if m.closed || m.werr != nil {
+		return nil
+	}
+	if m.sub == nil {
+		ch, cancel, err := m.opts.Watcher.subscribe(m.dir)
+		if err != nil {
+			m.werr = err
+			m.opts.logger().Warn("folder watch unavailable, polling", "dir", m.dir, "err", err)
+			return nil
+		}
+		m.sub, m.unsub = ch, cancel
+	}
+	return m.sub
 }
 
 // watch returns the view's inotify watcher on the folder, made on first
