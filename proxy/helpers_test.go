@@ -88,6 +88,12 @@ type env struct {
 
 func newEnv(t testing.TB, mod func(*config.Proxy)) *env {
 	t.Helper()
+	return newEnvOpts(t, mod, nil)
+}
+
+// newEnvOpts is newEnv with a hook on the Server's Options.
+func newEnvOpts(t testing.TB, mod func(*config.Proxy), modOpts func(*Options)) *env {
+	t.Helper()
 	st, err := fakestore.Start(fakestore.Options{AdminUser: "admin", AdminPassword: "adminpw"})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +115,7 @@ func newEnv(t testing.TB, mod func(*config.Proxy)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv, err = New(Options{Config: c, Directory: e.dir, SessionLog: e.log,
+	o := Options{Config: c, Directory: e.dir, SessionLog: e.log,
 		sleep: func(ctx context.Context, d time.Duration) error {
 			if d > 0 {
 				select {
@@ -118,7 +124,11 @@ func newEnv(t testing.TB, mod func(*config.Proxy)) *env {
 				}
 			}
 			return nil
-		}})
+		}}
+	if modOpts != nil {
+		modOpts(&o)
+	}
+	e.srv, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
