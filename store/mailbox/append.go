@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"msgplex/store/index"
 )
 
@@ -118,20 +120,9 @@ func (t *txn) add(msgs []newMsg, place placeFunc) ([]uint32, error) {
 		}
 		dirs[sub] = true
 	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return nil, err
-		}
-	}
-	if err := t.appendCache(msgs, recs); err != nil {
-		return nil, err
-	}
-	for i := range recs {
-		if err := t.writeRecord(t.h.Count+uint32(i), &recs[i]); err != nil {
-			return nil, err
-		}
-	}
-	if err := datasync(t.f); err != nil {
+	// The directories, store.cache and the records are independent: sync
+	// them in parallel; all must be durable before the header.
+	if err := t.syncBeforeHeader(dirs, msgs, recs); err != nil {
 		return nil, err
 	}
 	for i := range recs {
@@ -139,6 +130,32 @@ func (t *txn) add(msgs []newMsg, place placeFunc) ([]uint32, error) {
 	}
 	t.h.HighestModSeq = modseq
 	return uids, t.writeHeader(true)
+}
+
+// syncBeforeHeader makes the message directories, the cache entries and
+// the records of new messages durable, concurrently: they are
+// independent, and all must be durable before the header.
+func (t *txn) syncBeforeHeader(dirs map[string]bool, msgs []newMsg, recs []index.Record) error {
+	cache, err := t.prepareCache(msgs, recs)
+	if err != nil {
+		return err
+	}
+	var g errgroup.Group
+	for d := range dirs {
+		g.Go(func() error { return syncDir(d) })
+	}
+	if cache != nil {
+		g.Go(cache)
+	}
+	g.Go(func() error {
+		for i := range recs {
+			if err := t.writeRecord(t.h.Count+uint32(i), &recs[i]); err != nil {
+				return err
+			}
+		}
+		return datasync(t.f)
+	})
+	return g.Wait()
 }
 
 // countNew adds a record just written past the end to the header.
@@ -171,33 +188,39 @@ func ensureSubdir(dir string, uid uint32) (string, error) {
 	return sub, syncDir(dir)
 }
 
-// appendCache appends the messages' blobs to store.cache and fdatasyncs
-// it, filling in the records' cache offsets.
-func (t *txn) appendCache(msgs []newMsg, recs []index.Record) error {
+// prepareCache fills in the records' cache offsets for the messages'
+// blobs and returns the function that appends them to store.cache and
+// fdatasyncs it (nil when there are none).
+func (t *txn) prepareCache(msgs []newMsg, recs []index.Record) (func() error, error) {
 	need := false
 	for _, a := range msgs {
 		need = need || a.blob != nil
 	}
 	if !need {
-		return nil
+		return nil, nil
 	}
 	f, off, err := openCacheAppend(t.dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer f.Close()
+	start := off
+	var buf []byte
 	for i, a := range msgs {
 		if a.blob == nil {
 			continue
 		}
 		e := index.EncodeCacheEntry(recs[i].UID, a.blob)
-		if _, err := f.WriteAt(e, off); err != nil {
-			return fmt.Errorf("write cache: %w", err)
-		}
 		recs[i].CacheOff, recs[i].CacheLen = uint64(off), uint32(len(a.blob))
+		buf = append(buf, e...)
 		off += int64(len(e))
 	}
-	return datasync(f)
+	return func() error {
+		defer f.Close()
+		if _, err := f.WriteAt(buf, start); err != nil {
+			return fmt.Errorf("write cache: %w", err)
+		}
+		return datasync(f)
+	}, nil
 }
 
 // openCacheAppend opens store.cache for appending (creating it with its
