@@ -816,3 +816,87 @@ userdb {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// pid finds the proxy process by its config path in /proc.
+func (p *pxProxy) pid() int {
+	p.t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), "proxy\x00--config\x00"+p.cfg) {
+			return pid
+		}
+	}
+	p.t.Fatal("proxy process not found")
+	return 0
+}
+
+// TestProxyReloadAndDrain: SIGHUP applies new limits and reopens the
+// session log without dropping the spliced session; SIGTERM sends BYE to
+// pre-auth sessions, lets the spliced one finish, then exits.
+func TestProxyReloadAndDrain(t *testing.T) {
+	ts := startTwoStores(t)
+	px := startPxProxy(t, ldifSection(ts.ldif), `draintimeout = "25s"`)
+	pid := px.pid()
+	alice := pxLogin(t, px.Addr, "alice", "alicepw", nil)
+	if _, err := alice.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	px.waitLog("login user alice")
+
+	// Rotate the log, lower the per-address limit, SIGHUP.
+	if err := os.Rename(px.logp, px.logp+".1"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := os.ReadFile(px.cfg)
+	if err := os.WriteFile(px.cfg, []byte(string(cfg)+"connlimits = 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	pre := pxRaw(t, px.Addr)
+	pre.greeting()
+	for i := 0; ; i++ { // the reload is asynchronous: bounded retries
+		c := pxRaw(t, px.Addr)
+		if strings.HasPrefix(c.line(), "* BYE [UNAVAILABLE]") {
+			c.c.Close()
+			break
+		}
+		c.c.Close()
+		if i > 200 {
+			t.Fatal("connlimits not reloaded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	px.waitLog("(proxy.connlimits)") // in the new file
+	if err := alice.Noop().Wait(); err != nil {
+		t.Fatalf("spliced session dropped by reload: %v", err)
+	}
+
+	// Drain.
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if l := pre.line(); !strings.HasPrefix(l, "* BYE") {
+		t.Fatalf("pre-auth session got %q, want BYE", l)
+	}
+	if _, err := alice.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Flags: true}).Collect(); err != nil {
+		t.Fatalf("spliced session during drain: %v", err)
+	}
+	if err := alice.Logout().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	alice.Close()
+	deadline := time.Now().Add(pxWait)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("proxy did not exit after its last session")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
