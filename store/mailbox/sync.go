@@ -58,6 +58,9 @@ func (m *Mailbox) Sync(allowExpunge bool) (Changes, error) {
 func (m *Mailbox) replaced() (bool, error) {
 	fi, err := os.Stat(filepath.Join(m.dir, idxName))
 	if err != nil {
+		if _, derr := os.Stat(m.dir); os.IsNotExist(derr) {
+			return false, fmt.Errorf("%s: %w", m.dir, ErrNotFound)
+		}
 		return false, fmt.Errorf("stat index: %w", notFoundOrCorrupt(err))
 	}
 	cur, err := m.rd.f.OS().Stat()

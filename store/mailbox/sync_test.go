@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -217,5 +218,17 @@ func TestCopyTo(t *testing.T) {
 	ch, _ := m.Sync(true)
 	if ch.Messages != 4 || !slices.Equal(flagsOf(t, m, 4), []string{`\Flagged`}) {
 		t.Fatalf("self copy sync %+v", ch)
+	}
+}
+
+func TestSyncDeletedFolder(t *testing.T) {
+	t.Parallel()
+	dir := newFolder(t)
+	m := mustOpen(t, dir, false, testOpts(1<<20))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Sync(true); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("sync of deleted folder: %v", err)
 	}
 }
