@@ -70,6 +70,15 @@ func readFigures(b *testing.B, sc scale, rec *recorder, srv server, sizes []int,
 			rec.add(b, "select-"+h+"-p99", srv.Name, ms(lat.quantile(0.99)), "ms-p99", "")
 			return nil
 		})
+		figure(b, rec, "select-new-"+h, srv.Name, names("select-new-"+h+"-p50", "select-new-"+h+"-p99"), func(b *testing.B) error {
+			lat, err := firstSelectLatency(srv, user, "INBOX", n, max(sc.SelectReps/4, 10), 2*time.Minute)
+			if err != nil {
+				return err
+			}
+			rec.add(b, "select-new-"+h+"-p50", srv.Name, ms(lat.quantile(0.5)), "ms-p50", fmt.Sprintf("%d sessions", len(lat)))
+			rec.add(b, "select-new-"+h+"-p99", srv.Name, ms(lat.quantile(0.99)), "ms-p99", "")
+			return nil
+		})
 		figure(b, rec, "status-"+h, srv.Name, names("status-"+h+"-p50", "status-"+h+"-p99"), func(b *testing.B) error {
 			lat, err := statusLatency(srv, user, "INBOX", n, sc.SelectReps, 2*time.Minute)
 			if err != nil {

@@ -219,7 +219,7 @@ func (d *dovecot) indexFolder(tb testing.TB, user string, want int) {
 		tb.Fatalf("dovecot first index of %s: %v\n%s", user, err, d.log())
 	}
 	defer rc.Close()
-	if _, err := timeCommand(rc, "SELECT INBOX", want, 1, ioTimeout); err != nil {
+	if _, err := timeCommand(rc, "SELECT INBOX", want, 0, 1, ioTimeout); err != nil {
 		tb.Fatalf("dovecot first index of %s: %v\n%s", user, err, d.log())
 	}
 }

@@ -45,7 +45,7 @@ func startMsgplex(b *testing.B, dataRoot, ldif string) server {
 func benchMsgplex(b *testing.B, sc scale, rec *recorder, msgs [][]byte) {
 	tmp := workDir(b)
 	ldif := msgplexUsers(b, tmp, sc)
-	key := sourceKey([]string{"store/*.go", "store/index/*.go", "store/mailbox/*.go", "store/mboxlist/*.go"},
+	key := sourceKey([]string{"store/names.go", "store/index/*.go", "store/mailbox/*.go", "store/mboxlist/*.go"},
 		corpusDir(), fmt.Sprint(maxFilesFolder), "v1")
 	all := append(append([]int(nil), sc.Sizes...), sc.MsgplexOnly...)
 	cache, ok := cacheDir(b, sc, tmp, "msgplex", key)
