@@ -155,3 +155,8 @@ func dialLogin(t *testing.T, addr, user, pw string, opts *imapclient.Options) *i
 	}
 	return c
 }
+
+// dialRaw connects without TLS and without logging in.
+func dialRaw(addr string) (*imapclient.Client, error) {
+	return imapclient.DialInsecure(addr, nil)
+}

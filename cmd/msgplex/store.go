@@ -6,11 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"msgplex/counters"
 	"msgplex/directory/dirconfig"
 	"msgplex/store"
 	"msgplex/store/imapd"
@@ -36,16 +39,18 @@ func runStore(args []string) int {
 		return 1
 	}
 	log := newLogger(cfg.Log, "store")
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	dir, err := dirconfig.Open(ctx, cfg.Directory, log)
 	if err != nil {
 		log.Error("open directory", "err", err)
 		return 1
 	}
 	defer dir.Close()
+	budget := index.NewBudget(int64(cfg.Service.IMAP.VMBudget))
 	st, err := store.Open(store.Options{
 		DataRoot:  cfg.Store.DataRoot,
-		Budget:    index.NewBudget(int64(cfg.Service.IMAP.VMBudget)),
+		Budget:    budget,
 		Summarize: message.Summarize,
 		Logger:    log,
 	})
@@ -63,6 +68,7 @@ func runStore(args []string) int {
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
+	ctr := counters.New(time.Now())
 	srv, err := imapd.New(imapd.Options{
 		Backend:        imapd.StoreBackend(st),
 		Directory:      dir,
@@ -73,6 +79,7 @@ func runStore(args []string) int {
 		TLSConfig:      tlsConf,
 		AppendLimit:    int64(cfg.Store.AppendLimit),
 		Logger:         log,
+		Counters:       ctr,
 	})
 	if err != nil {
 		log.Error("imapd", "err", err)
@@ -86,6 +93,13 @@ func runStore(args []string) int {
 	log.Info("store listening", "addr", ln.Addr().String(), "dataroot", cfg.Store.DataRoot,
 		"numprocesses", cfg.Service.IMAP.NumProcesses, "note", "single process serves all sessions")
 	fmt.Fprintf(os.Stderr, "msgplex store: listening on %s\n", ln.Addr())
+
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		publishStoreCounters(ctx, ctr, budget, cfg.Store.DataRoot, log)
+	}()
+	defer func() { cancel(); <-published }()
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
@@ -104,4 +118,42 @@ func runStore(args []string) int {
 		}
 		return 0
 	}
+}
+
+// publishStoreCounters keeps the worker gauges (sessions, mapped index
+// bytes, budget, evictions) current and writes the store's counters file
+// for `counterutil --service store` every second until ctx ends. One
+// process serves every session for now, so there is one worker, 0.
+func publishStoreCounters(ctx context.Context, ctr *counters.Set, b *index.Budget, dataroot string, log *slog.Logger) {
+	sessions := ctr.Gauge("worker.0.sessions")
+	mapped := ctr.Gauge("worker.0.mappedbytes")
+	limit := ctr.Gauge("worker.0.budget")
+	windows := ctr.Gauge("worker.0.windows")
+	evictions := ctr.Gauge("worker.0.evictions")
+	update := func() {
+		st := b.Stats()
+		sessions.Store(ctr.Current())
+		mapped.Store(st.Mapped)
+		limit.Store(st.Limit)
+		windows.Store(int64(st.Windows))
+		evictions.Store(int64(st.Evictions))
+	}
+	update()
+	path := counters.FileFor("store", dataroot)
+	pctx, stop := context.WithCancel(context.Background())
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				update()
+				stop()
+				return
+			case <-t.C:
+				update()
+			}
+		}
+	}()
+	counters.Publish(pctx, ctr, path, "store", time.Second, log)
 }

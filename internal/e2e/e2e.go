@@ -111,7 +111,7 @@ type StoreConfig struct {
 	LDIF     string // path of the directory file
 	Listen   string // default: a free port
 	AdminPW  string // store.admin.password; default "adminpw"
-	Extra    string // more TOML appended to the file
+	Extra    string // more TOML, dotted keys (service.imap.vmbudget = "64MiB"), put first in the file
 }
 
 // Proc is a running daemon.
@@ -133,7 +133,8 @@ func WriteStoreConfig(t testing.TB, c *StoreConfig) string {
 	if c.AdminPW == "" {
 		c.AdminPW = "adminpw"
 	}
-	text := fmt.Sprintf(`[store]
+	text := fmt.Sprintf(`%s
+[store]
 dataroot = %q
 admin.user = "msgplex-admin"
 admin.password = %q
@@ -141,8 +142,7 @@ admin.password = %q
 listen = %q
 [directory]
 url = "ldif:%s"
-%s
-`, c.DataRoot, c.AdminPW, c.Listen, c.LDIF, c.Extra)
+`, c.Extra, c.DataRoot, c.AdminPW, c.Listen, c.LDIF)
 	p := filepath.Join(t.TempDir(), "store.toml")
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)

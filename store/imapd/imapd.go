@@ -53,6 +53,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/pires/go-proxyproto"
 
+	"msgplex/counters"
 	"msgplex/directory"
 )
 
@@ -88,6 +89,9 @@ type Options struct {
 	Repair RepairRequester
 	// Logger receives session logs. Nil discards.
 	Logger *slog.Logger
+	// Counters receives the imapstat counters (connections, logins).
+	// Nil: the server keeps a set of its own.
+	Counters *counters.Set
 }
 
 // Stats are the server's counters.
@@ -107,13 +111,12 @@ type Server struct {
 	strict  *imapserver.Server // LOGINDISABLED until STARTTLS
 	hub     *hub
 
-	nextID              atomic.Uint64
-	conns, good, failed atomic.Uint64
-	current             atomic.Int64
-	mu                  sync.Mutex
-	listeners           map[net.Listener]struct{}
-	plainLn, strictLn   *chanListener
-	closed              bool
+	nextID            atomic.Uint64
+	ctr               *counters.Set
+	mu                sync.Mutex
+	listeners         map[net.Listener]struct{}
+	plainLn, strictLn *chanListener
+	closed            bool
 }
 
 // Capabilities advertised besides IMAP4rev1/IMAP4rev2 (which imply the rest).
@@ -142,7 +145,10 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: log, trusted: trusted, hub: newHub(), listeners: map[net.Listener]struct{}{}}
+	s := &Server{opts: opts, log: log, trusted: trusted, hub: newHub(), listeners: map[net.Listener]struct{}{}, ctr: opts.Counters}
+	if s.ctr == nil {
+		s.ctr = counters.New(time.Now())
+	}
 	s.plainLn, s.strictLn = newChanListener(), newChanListener()
 	mk := func(insecure bool) *imapserver.Server {
 		return imapserver.New(&imapserver.Options{
@@ -239,7 +245,6 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return fmt.Errorf("imapd: accept: %w", err)
 		}
-		s.conns.Add(1)
 		peer := c.RemoteAddr
 		if pc, ok := c.(*proxyproto.Conn); ok {
 			peer = pc.Raw().RemoteAddr
@@ -269,9 +274,11 @@ func (s *Server) Close() error {
 
 // Stats reports the counters.
 func (s *Server) Stats() Stats {
+	snap := s.ctr.Snapshot()
+	get := func(name string) int64 { v, _ := snap.Get(name); return v }
 	return Stats{
-		Connections: s.conns.Load(), CurrentSessions: s.current.Load(),
-		GoodLogins: s.good.Load(), FailedLogins: s.failed.Load(),
+		Connections: uint64(get(counters.NumConnections)), CurrentSessions: get(counters.NumCurrentConnections),
+		GoodLogins: uint64(get(counters.NumGoodLogins)), FailedLogins: uint64(get(counters.NumFailedLogins)),
 	}
 }
 

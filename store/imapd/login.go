@@ -46,17 +46,17 @@ func (s *session) loggedIn(uid string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	if err := s.srv.opts.Backend.EnsureUser(ctx, uid); err != nil {
-		s.srv.failed.Add(1)
+		s.srv.ctr.LoginFailed()
 		return s.fail("create user folders", "", err)
 	}
 	s.user = uid
-	s.srv.good.Add(1)
+	s.srv.ctr.LoginGood()
 	s.log.Info("login", "user", uid, "client", s.clientAddr())
 	return nil
 }
 
 func (s *session) loginFailed(user, why string) {
-	s.srv.failed.Add(1)
+	s.srv.ctr.LoginFailed()
 	s.log.Warn("login failed", "user", user, "client", s.clientAddr(), "reason", why)
 }
 

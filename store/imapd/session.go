@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -48,7 +49,7 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		srv: s, conn: c, id: fmt.Sprintf("%x", s.nextID.Add(1)), peer: pc.peer, remote: pc.Conn,
 	}
 	sess.log = s.log.With("session", sess.id, "peer", pc.peer.String())
-	s.current.Add(1)
+	s.ctr.ConnOpened(time.Now())
 	return sess, nil, nil
 }
 
@@ -68,7 +69,7 @@ func (s *session) ctx() (context.Context, context.CancelFunc) {
 // Close ends the session (connection closed).
 func (s *session) Close() error {
 	s.closeSelected()
-	s.srv.current.Add(-1)
+	s.srv.ctr.ConnClosed()
 	return nil
 }
 
