@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -226,14 +227,31 @@ func (f *File) Close() error {
 func (f *File) ReadAt(p []byte, off int64) error {
 	end := off + int64(len(p))
 	if w := f.b.pin(f, off, end); w != nil {
-		copy(p, w.data[off-w.start:end-w.start])
+		ok := copyMapped(p, w.data[off-w.start:end-w.start])
 		w.pins.Add(-1)
-		return nil
+		if ok {
+			return nil
+		}
 	}
 	if _, err := f.f.ReadAt(p, off); err != nil {
 		return corruptf("read %d bytes at %d of %s: %v", len(p), off, f.f.Name(), err)
 	}
 	return nil
+}
+
+// copyMapped copies from a mapping. A file truncated behind our back (by
+// hand) makes the access fault: that becomes false (the caller then reads
+// with pread and reports the short file) instead of killing the process.
+func copyMapped(dst, src []byte) (ok bool) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	copy(dst, src)
+	return true
 }
 
 // Record reads and checks record i (0-based).

@@ -178,3 +178,22 @@ func BenchmarkRecordRead(b *testing.B) {
 		}
 	}
 }
+
+// A file truncated under a mapping is an error, not a crash.
+func TestBudgetTruncated(t *testing.T) {
+	t.Parallel()
+	osf := writeIndex(t, 1000)
+	b := NewBudget(8 << 20)
+	f, err := b.Open(osf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	checkRecord(t, f, 999)
+	if err := osf.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Record(999); err == nil {
+		t.Fatal("read of a truncated file succeeded")
+	}
+}
