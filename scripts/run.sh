@@ -77,10 +77,7 @@ stop() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wa
 trap stop INT TERM EXIT
 
 "$BIN" store --config "$VAR/msgplex.toml" 2>>"$VAR/store.log" & pids+=($!)
-if "$BIN" 2>&1 | grep -q '^  proxy '; then
-  "$BIN" proxy --config "$VAR/msgplex.toml" 2>>"$VAR/proxy.log" & pids+=($!)
-  PROXY=1
-fi
+"$BIN" proxy --config "$VAR/msgplex.toml" 2>>"$VAR/proxy.log" & pids+=($!)
 sleep 1
 for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "a daemon failed to start; see $VAR/*.log" >&2; tail -5 "$VAR"/*.log >&2; exit 1; }; done
 
@@ -93,7 +90,7 @@ msgplex is running (logs in $VAR/*.log; Ctrl-C stops it).
 $(while read -r u p; do echo "    $u / $p"; done < "$VAR/passwords")
 
 EOM
-if [ -n "${PROXY:-}" ]; then cat <<EOM
+cat <<EOM
   Connect your mail client to the proxy (what end users use):
     IMAP  127.0.0.1 port 2143 with STARTTLS   (self-signed certificate in $VAR/state)
     IMAPS 127.0.0.1 port 2993
@@ -103,7 +100,6 @@ if [ -n "${PROXY:-}" ]; then cat <<EOM
   Counters:    $BIN counterutil --config $VAR/msgplex.toml -o imapstat
 
 EOM
-fi
 cat <<EOM
   The store itself listens on 127.0.0.1:1143 (plain IMAP, loopback only):
     python3 -c 'import imaplib; m=imaplib.IMAP4("127.0.0.1",1143); m.login("alice","<password>"); print(m.list())'
