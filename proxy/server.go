@@ -55,7 +55,8 @@ type Server struct {
 
 	preauthCtx    context.Context // ends at Shutdown/Close: BYE to pre-auth sessions
 	cancelPreauth context.CancelFunc
-	stopSplice    chan struct{} // closed at Close: spliced sessions torn down
+	spliceCtx     context.Context // ends at Close: spliced sessions torn down
+	stopSplice    context.CancelFunc
 
 	mu        sync.Mutex
 	closed    bool
@@ -63,7 +64,6 @@ type Server struct {
 	perAddr   map[string]int
 	active    int
 	wg        sync.WaitGroup
-	stopOnce  sync.Once
 }
 
 // settings is the reloadable configuration with defaults applied.
@@ -97,12 +97,12 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: o, dir: o.Directory, slog: o.SessionLog, counters: o.Counters, log: o.Logger,
-		throttle:   newThrottle(time.Now),
-		stopSplice: make(chan struct{}),
-		listeners:  map[net.Listener]bool{},
-		perAddr:    map[string]int{},
+		throttle:  newThrottle(time.Now),
+		listeners: map[net.Listener]bool{},
+		perAddr:   map[string]int{},
 	}
 	s.preauthCtx, s.cancelPreauth = context.WithCancel(context.Background())
+	s.spliceCtx, s.stopSplice = context.WithCancel(context.Background())
 	s.cfg.Store(st)
 	s.dialer = backend.New(s.backendOptions(st))
 	return s, nil
@@ -306,7 +306,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes the listeners and every session at once.
 func (s *Server) Close() error {
 	s.stopAccepting()
-	s.stopOnce.Do(func() { close(s.stopSplice) })
+	s.stopSplice()
 	s.wg.Wait()
 	s.slog.Flush()
 	return nil

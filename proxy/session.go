@@ -102,7 +102,7 @@ func (ss *session) splice(out *preauth.Outcome) {
 		ss.closed(err.Error())
 		return
 	}
-	res := splice(client, leg{conn: be.TCPConn, tcp: be.TCPConn}, ss.st.IdleTimeout.D(), ss.srv.stopSplice)
+	res := splice(client, leg{conn: be.TCPConn, tcp: be.TCPConn}, ss.st.IdleTimeout.D(), ss.srv.spliceCtx)
 	for _, e := range res.errs {
 		if e.errno != 0 {
 			ss.log(sessionlog.Event{Kind: sessionlog.IOError, Side: e.side, Errno: int(e.errno), ErrText: e.errno.Error()})

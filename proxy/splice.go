@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -57,6 +58,7 @@ type splicer struct {
 	res       spliceResult
 	torn      bool // both conns closed by us: later errors are ours
 	closeOnce sync.Once
+	timer     *time.Timer
 }
 
 // splice copies client<->server until both directions end. With two plain
@@ -65,61 +67,57 @@ type splicer struct {
 // reaches EOF the other side's write half is closed and the other direction
 // keeps going. An error on either direction tears both down. The idle
 // timeout is checked by a timer against the kernel's own last-data times
-// (TCP_INFO), so the hot path sets no deadlines.
-func splice(client, server leg, idle time.Duration, stop <-chan struct{}) spliceResult {
+// (TCP_INFO), so the hot path sets no deadlines. The session costs two
+// goroutines (the caller's, copying client to server, and one more); the
+// idle check and stop are callbacks, not goroutines.
+func splice(client, server leg, idle time.Duration, stop context.Context) spliceResult {
 	s := &splicer{client: client, server: server, idle: idle}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(2)
+	if idle > 0 {
+		s.timer = time.AfterFunc(idle, s.checkIdle)
+	}
+	unstop := context.AfterFunc(stop, func() {
+		s.mu.Lock()
+		s.res.cancelled = true
+		s.mu.Unlock()
+		s.teardown()
+	})
+	s2c := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		n, err := io.Copy(server.conn, client.conn)
-		s.finish(&s.res.c2s, n, err, client, server)
-	}()
-	go func() {
-		defer wg.Done()
+		defer close(s2c)
 		n, err := io.Copy(client.conn, server.conn)
 		s.finish(&s.res.s2c, n, err, server, client)
 	}()
-	go func() { wg.Wait(); close(done) }()
-	s.watch(done, stop)
+	n, err := io.Copy(server.conn, client.conn)
+	s.finish(&s.res.c2s, n, err, client, server)
+	<-s2c
+	unstop()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
 	s.teardown()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.res
 }
 
-// watch waits for both directions, checking idleness and the stop channel.
-func (s *splicer) watch(done, stop <-chan struct{}) {
-	period := idleCheckPeriod(s.idle)
-	t := time.NewTimer(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-stop:
-			s.mu.Lock()
-			s.res.cancelled = true
-			s.mu.Unlock()
-			s.teardown()
-		case <-t.C:
-			quiet := min(quietFor(s.client.tcp), quietFor(s.server.tcp))
-			if quiet >= s.idle {
-				s.mu.Lock()
-				s.res.idle = true
-				s.mu.Unlock()
-				s.teardown()
-				continue
-			}
-			t.Reset(max(s.idle-quiet, period/4, time.Millisecond))
-		}
+// checkIdle runs on the idle timer: it ends a session quiet both ways for
+// the idle timeout, else re-arms for when it could first be.
+func (s *splicer) checkIdle() {
+	s.mu.Lock()
+	torn := s.torn
+	s.mu.Unlock()
+	if torn {
+		return
 	}
-}
-
-func idleCheckPeriod(idle time.Duration) time.Duration {
-	if idle <= 0 {
-		return 1<<63 - 1
+	quiet := min(quietFor(s.client.tcp), quietFor(s.server.tcp))
+	if quiet >= s.idle {
+		s.mu.Lock()
+		s.res.idle = true
+		s.mu.Unlock()
+		s.teardown()
+		return
 	}
-	return idle
+	s.timer.Reset(max(s.idle-quiet, time.Millisecond))
 }
 
 // finish records the end of one direction from src to dst.

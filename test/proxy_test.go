@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,6 +28,7 @@ import (
 	"msgplex/internal/e2e"
 	"msgplex/internal/testslapd"
 	"msgplex/proxy"
+	"msgplex/proxy/backend/fakestore"
 	"msgplex/proxy/sessionlog"
 )
 
@@ -35,7 +37,7 @@ const pxWait = 30 * time.Second
 
 // pxProxy is a running `msgplex proxy`.
 type pxProxy struct {
-	t    *testing.T
+	t    testing.TB
 	Addr string
 	cfg  string
 	logp string
@@ -45,6 +47,10 @@ type pxProxy struct {
 // startPxProxy starts the proxy binary with a directory section and extra
 // [proxy] keys.
 func startPxProxy(t *testing.T, dirSection, proxyExtra string) *pxProxy {
+	return startPxProxyTB(t, dirSection, proxyExtra)
+}
+
+func startPxProxyTB(t testing.TB, dirSection, proxyExtra string) *pxProxy {
 	t.Helper()
 	dir := t.TempDir()
 	p := &pxProxy{t: t, Addr: e2e.FreeAddr(t), logp: filepath.Join(dir, "session.log")}
@@ -899,4 +905,149 @@ func TestProxyReloadAndDrain(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Benchmarks through the built binary against the fake store (which
+// isolates the proxy's own cost), LDIF directory with its cache:
+//
+//	go test -run '^$' -bench Proxy -benchtime 2000x ./test
+//
+// BenchmarkProxyLogins: logins/s (connect, LOGIN, LOGOUT), p99 latency
+// and proxy CPU per login. BenchmarkProxyIdleSessions: proxy RSS per idle
+// spliced session ($MSGPLEX_BENCH_SESSIONS sessions, default 2000).
+
+func startBenchProxy(b *testing.B) (*pxProxy, *fakestore.Server) {
+	fs, err := fakestore.Start(fakestore.Options{AdminUser: "msgplex-admin", AdminPassword: "adminpw"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fs.Close)
+	dir := b.TempDir()
+	ldif := e2e.WriteLDIF(b, dir, e2e.User{UID: "alice", Password: "alicepw", MailHost: fs.Addr()})
+	px := startPxProxyTB(b, fmt.Sprintf("url = %q", "ldif:"+ldif), "sendproxyprotocol = false\nconnlimits = 0\nmaxconnections = 0\nsessionlog = \"/dev/null\"")
+	return px, fs
+}
+
+// procCPU is the user+system CPU time of pid.
+func procCPU(b *testing.B, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// procRSS is the resident set of pid in bytes.
+func procRSS(b *testing.B, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(l[6:], "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func benchLoginOnce(b *testing.B, addr string) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(pxWait))
+	r := bufio.NewReader(c)
+	r.ReadString('\n')
+	c.Write([]byte("l LOGIN alice alicepw\r\n"))
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			b.Fatal(err)
+		}
+		if strings.HasPrefix(l, "l ") {
+			if !strings.HasPrefix(l, "l OK") {
+				b.Fatal(l)
+			}
+			break
+		}
+	}
+	c.Write([]byte("o LOGOUT\r\n"))
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil || strings.HasPrefix(l, "o ") {
+			break
+		}
+	}
+}
+
+func BenchmarkProxyLogins(b *testing.B) {
+	px, _ := startBenchProxy(b)
+	pid := px.pid()
+	benchLoginOnce(b, px.Addr) // warm the directory cache
+	lat := make([]time.Duration, b.N)
+	cpu0 := procCPU(b, pid)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		benchLoginOnce(b, px.Addr)
+		lat[i] = time.Since(t0)
+	}
+	b.StopTimer()
+	cpu := procCPU(b, pid) - cpu0
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "proxy-cpu-µs/login")
+}
+
+func BenchmarkProxyIdleSessions(b *testing.B) {
+	n := 2000
+	if v := os.Getenv("MSGPLEX_BENCH_SESSIONS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	px, _ := startBenchProxy(b)
+	pid := px.pid()
+	for i := 0; i < 10; i++ {
+		benchLoginOnce(b, px.Addr)
+	}
+	rss0 := procRSS(b, pid)
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		c, err := net.DialTimeout("tcp", px.Addr, 10*time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(pxWait))
+		r := bufio.NewReader(c)
+		r.ReadString('\n')
+		c.Write([]byte("l LOGIN alice alicepw\r\n"))
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if strings.HasPrefix(l, "l ") {
+				break
+			}
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	rss := procRSS(b, pid)
+	b.ReportMetric(float64(rss-rss0)/float64(n), "proxy-RSS-bytes/session")
+	b.ReportMetric(float64(n), "sessions")
 }
