@@ -346,3 +346,19 @@ func TestMetricsHandler(t *testing.T) {
 		t.Fatalf("metrics:\n%s", rec)
 	}
 }
+
+// TestProxyHeaderWithPipelinedCommands: a balancer's header and the
+// client's first commands in one segment; nothing is lost.
+func TestProxyHeaderWithPipelinedCommands(t *testing.T) {
+	e := newEnv(t, func(c *config.Proxy) { c.TrustedLoadBalancers = []string{"127.0.0.0/8"} })
+	c := e.dial()
+	if _, err := c.c.Write([]byte("PROXY TCP4 198.51.100.1 10.0.0.1 1234 143\r\na1 LOGIN alice alicepw\r\na2 WHOAMI\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.line()
+	c.until("a1 OK")
+	if l := c.until("a2 OK"); !strings.HasPrefix(l[0], "* WHOAMI alice") {
+		t.Fatalf("a2: %q", l)
+	}
+	e.waitLog("client IP 198.51.100.1:1234")
+}

@@ -96,7 +96,10 @@ func (ss *session) splice(out *preauth.Outcome) {
 	if out.State.TLS {
 		client.conn = out.State.Conn
 	}
-	pending := append(out.Buffered, ss.conn.takeBuffered()...)
+	pending := out.Buffered
+	if !out.State.TLS { // under TLS, read-ahead bytes belong to the TLS stream
+		pending = append(pending, ss.conn.takeBuffered()...)
+	}
 	if err := ss.forward(be, pending, client); err != nil {
 		be.Close()
 		ss.closed(err.Error())
