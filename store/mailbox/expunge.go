@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,38 +45,41 @@ func expunge(dir string, uids []uint32) ([]uint32, error) {
 		}
 		return r.Flags&index.FlagDeleted != 0
 	}
+	// One pass: copy the records that stay into the new file, note the
+	// others; store.exp gets them before the new file replaces the old.
 	var removed []uint32
-	err = scanRecords(t.f, 0, t.h.Count, func(_ uint32, r index.Record) error {
-		if gone(r) {
-			removed = append(removed, r.UID)
-		}
-		return nil
-	})
-	if err != nil || len(removed) == 0 {
-		return nil, err
-	}
-	if err := appendExp(dir, removed, time.Now()); err != nil {
-		return nil, err
-	}
 	h := t.h
 	var c counters
 	err = writeNewIndex(dir, &h, func(f *os.File) error {
 		err := copyRecords(t.f, t.h.Count, f, func(r index.Record) bool {
 			if gone(r) {
+				removed = append(removed, r.UID)
 				return false
 			}
 			c.add(r)
 			return true
 		})
+		if err == nil && len(removed) == 0 {
+			return errNothing
+		}
+		if err == nil {
+			err = appendExp(dir, removed, time.Now())
+		}
 		c.apply(&h) // before writeNewIndex encodes h
 		h.Flags = 0
 		return err
 	})
+	if err == errNothing {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	return removed, syncDir(dir)
 }
+
+// errNothing stops an Expunge that found nothing to remove.
+var errNothing = errors.New("nothing to expunge")
 
 // copyRecords copies the records of src for which keep is true into dst
 // from record 0 on.

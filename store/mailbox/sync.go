@@ -1,7 +1,9 @@
 package mailbox
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,30 +108,70 @@ func (m *Mailbox) switchFile() (index.Header, []uint32, error) {
 }
 
 // expungedSeqs walks both sorted UID lists: the sequence numbers (in old)
-// of old's messages that new does not have, ascending.
+// of old's messages that new does not have, ascending. Both files are
+// read sequentially with large preads (not through the windows: a walk
+// of ten million records would only churn them).
 func expungedSeqs(old, new *reader) ([]uint32, error) {
 	var gone []uint32
-	var j uint32
+	ns := newRecordStream(new)
+	ols := newRecordStream(old)
 	var nuid uint32
 	have := false
-	for i := uint32(0); i < old.count; i++ {
-		o, err := old.record(i)
+	for i := uint32(0); ; i++ {
+		o, ok, err := ols.next()
 		if err != nil {
 			return nil, err
 		}
-		for (!have || nuid < o.UID) && j < new.count {
-			n, err := new.record(j)
+		if !ok {
+			return gone, nil
+		}
+		for !have || nuid < o.UID {
+			n, ok, err := ns.next()
 			if err != nil {
 				return nil, err
 			}
+			if !ok {
+				break
+			}
 			nuid, have = n.UID, true
-			j++
 		}
 		if !have || nuid != o.UID {
 			gone = append(gone, i+1)
 		}
 	}
-	return gone, nil
+}
+
+// recordStream reads a reader's records in order with large preads. A
+// record that fails its checksum (torn by a concurrent Store) is read
+// again through the reader, which retries.
+type recordStream struct {
+	rd  *reader
+	br  *bufio.Reader
+	i   uint32
+	buf [index.RecordSize]byte
+}
+
+func newRecordStream(rd *reader) *recordStream {
+	sr := io.NewSectionReader(rd.f.OS(), index.HeaderSize, int64(rd.count)*index.RecordSize)
+	return &recordStream{rd: rd, br: bufio.NewReaderSize(sr, 1<<20)}
+}
+
+func (s *recordStream) next() (index.Record, bool, error) {
+	if s.i >= s.rd.count {
+		return index.Record{}, false, nil
+	}
+	if _, err := io.ReadFull(s.br, s.buf[:]); err != nil {
+		return index.Record{}, false, fmt.Errorf("read record %d of %s: %w: %v", s.i, s.rd.f.OS().Name(), ErrCorrupt, err)
+	}
+	r, err := index.DecodeRecord(s.buf[:])
+	if err != nil {
+		r, err = s.rd.record(s.i)
+	}
+	if err != nil {
+		return index.Record{}, false, err
+	}
+	s.i++
+	return r, true, nil
 }
 
 // claimNew moves the \Recent watermark over messages that arrived since
@@ -189,14 +231,14 @@ func (m *Mailbox) changedFlags(h *index.Header, known uint32) ([]Message, error)
 		}
 		return out, nil
 	}
-	for i := uint32(0); i < known; i++ {
-		rec, err := m.rd.record(i)
-		if err == nil {
-			err = add(i+1, rec)
+	rs := newRecordStream(&reader{dir: m.dir, f: m.rd.f, count: known})
+	for seq := uint32(1); ; seq++ {
+		rec, ok, err := rs.next()
+		if err == nil && ok {
+			err = add(seq, rec)
 		}
-		if err != nil {
-			return nil, err
+		if err != nil || !ok {
+			return out, err
 		}
 	}
-	return out, nil
 }
