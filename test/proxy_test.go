@@ -24,6 +24,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"msgplex/config"
+	"msgplex/counters"
 	"msgplex/directory/dirconfig"
 	"msgplex/internal/e2e"
 	"msgplex/internal/testslapd"
@@ -1050,4 +1051,32 @@ func BenchmarkProxyIdleSessions(b *testing.B) {
 	rss := procRSS(b, pid)
 	b.ReportMetric(float64(rss-rss0)/float64(n), "proxy-RSS-bytes/session")
 	b.ReportMetric(float64(n), "sessions")
+}
+
+// TestCounterutilStoreFile: counterutil reads a store's counters file
+// (<store.dataroot>/counters/store.counters) given the store's config, and
+// repeats with -i/-n.
+func TestCounterutilStoreFile(t *testing.T) {
+	dir := t.TempDir()
+	set := counters.New(time.Unix(1771926900, 0))
+	set.ConnOpened(time.Unix(1771926955, 0))
+	set.LoginGood()
+	set.Gauge("worker.1.sessions").Store(3)
+	if err := counters.WriteFile(counters.FileFor("store", dir), "store", time.Now(), set.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "store.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("store.dataroot = %q\n", dir)), 0o600)
+	out, err := e2e.Run(t, "counterutil", "--config", cfg, "--service", "store", "-o", "imapstat", "-i", "1", "-n", "2")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"global.currentstarttime", "1771926900", "global.numgoodlogins", "worker.1.sessions"} {
+		if strings.Count(out, want) != 2 {
+			t.Errorf("want %q twice in:\n%s", want, out)
+		}
+	}
+	if out, err := e2e.Run(t, "counterutil", "--config", cfg, "-o", "imapstat"); err == nil {
+		t.Fatalf("missing proxy counters file not reported:\n%s", out)
+	}
 }
