@@ -102,7 +102,12 @@
 // window being read is pinned and never unmapped. If nothing can be freed
 // the read falls back to pread: running out of budget never fails a read.
 // Windows are shared by all handles of one file in a process (keyed by
-// device, inode and window number) and dropped when its last handle
-// closes, so a reused inode number cannot serve stale bytes. Writers use
-// pwrite; on Linux the page cache is shared, so mappings see the writes.
+// device, inode and window number). When the last handle closes, the
+// windows stay (the next SELECT of the folder finds them) until evicted,
+// unless the file has been unlinked (replaced by an expunge), when they
+// are unmapped at once. A mapping holds its inode, so while a key has
+// windows no other file can reuse its inode number. Writers use pwrite;
+// on Linux the page cache is shared, so mappings see the writes. A read
+// that faults (a file truncated by hand under a mapping) falls back to
+// pread and reports the short file as ErrCorrupt instead of crashing.
 package index

@@ -25,11 +25,13 @@
 //
 // # Durability (STYLE.md, "durable writes one way")
 //
-// Append writes the message to a temp file in the folder and fsyncs it,
-// then under the lock renames it to NN/<uid>.msg and fsyncs NN/, appends
-// the cache entry and fdatasyncs store.cache, writes the record past the
-// last one and fdatasyncs store.idx, then writes the header that counts it
-// and fdatasyncs again; only then is the UID returned. A crash before the
+// Append writes the message to a temp file in the folder and fsyncs it
+// (before taking the lock), then under the lock renames it to
+// NN/<uid>.msg; then, in parallel, fsyncs NN/, appends the cache entry
+// and fdatasyncs store.cache, and writes the record past the last one and
+// fdatasyncs store.idx; then it writes the header that counts the record
+// and fdatasyncs again; only then is the UID returned. CopyTo does the
+// same with hard links instead of the temp file. A crash before the
 // header leaves a message file without a record (UID >= UIDNEXT), which
 // the next Append overwrites or Reconstruct adopts. Store marks the header
 // Dirty (fdatasync), rewrites the records (fdatasync) and writes a clean
