@@ -275,6 +275,9 @@ func (r *Record) Encode(b []byte) {
 	le.PutUint64(b[40:], r.CacheOff)
 	le.PutUint32(b[48:], r.CacheLen)
 	_, off := r.Date.Zone()
+	if off < -maxZone || off > maxZone {
+		off = 0 // no real zone is that far off: keep the instant, in UTC
+	}
 	le.PutUint32(b[52:], uint32(int32(off)))
 	le.PutUint32(b[56:], 0)
 	le.PutUint32(b[60:], Checksum(b[:60]))

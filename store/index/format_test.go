@@ -110,6 +110,12 @@ func TestRecordRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	var odd [RecordSize]byte
+	r := Record{UID: 1, Date: time.Date(2020, 1, 1, 0, 0, 0, 0, time.FixedZone("", 30*3600))}
+	r.Encode(odd[:])
+	if got, err := DecodeRecord(odd[:]); err != nil || !got.Date.Equal(r.Date) {
+		t.Fatalf("zone past a day: %v %v", got.Date, err)
+	}
 	var zero [RecordSize]byte
 	if _, err := DecodeRecord(zero[:]); !errors.Is(err, ErrCorrupt) {
 		t.Fatal("all-zero record accepted")
