@@ -141,6 +141,9 @@ func crossProcess(t *testing.T, w *Watcher) {
 	opts.Watcher = w
 	m := mustOpen(t, dir, false, opts)
 	m.pollEvery = time.Hour // so Wait returning proves a notice arrived
+	closed := make(chan struct{})
+	close(closed)
+	m.Wait(closed) // sets up the watch before the first change
 	_, in, out := startChild(t, "commands", dir)
 	step := func(cmd string) Changes {
 		t.Helper()
