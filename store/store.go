@@ -83,6 +83,9 @@ type Options struct {
 	Summarize mailbox.Summarizer
 	// Logger receives notices. Nil discards.
 	Logger *slog.Logger
+	// Watch starts one shared inotify watcher for the views' Wait (IDLE):
+	// daemons set it, admin tools need not.
+	Watch bool
 }
 
 // Store is one node's message store, shared by all sessions of a process
@@ -130,16 +133,28 @@ func Open(opts Options) (*Store, error) {
 	if budget == nil {
 		budget = index.NewBudget(DefaultBudget)
 	}
-	return &Store{
-		root: root,
-		list: list,
-		mbox: mailbox.Options{Budget: budget, Summarize: opts.Summarize, Logger: log},
-		log:  log,
-	}, nil
+	mopts := mailbox.Options{Budget: budget, Summarize: opts.Summarize, Logger: log}
+	if opts.Watch {
+		// One inotify instance for the whole process (the kernel allows
+		// few per user); without it every waiting view opens its own.
+		w, err := mailbox.NewWatcher(log)
+		if err != nil {
+			log.Warn("no shared folder watcher; IDLE falls back to per-view watchers or polling", "err", err)
+		} else {
+			mopts.Watcher = w
+		}
+	}
+	return &Store{root: root, list: list, mbox: mopts, log: log}, nil
 }
 
-// Close closes the folder list.
-func (s *Store) Close() error { return s.list.Close() }
+// Close closes the folder list and the folder watcher.
+func (s *Store) Close() error {
+	var werr error
+	if s.mbox.Watcher != nil {
+		werr = s.mbox.Watcher.Close()
+	}
+	return errors.Join(s.list.Close(), werr)
+}
 
 // DataRoot is the store's data root (absolute).
 func (s *Store) DataRoot() string { return s.root }

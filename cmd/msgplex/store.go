@@ -51,6 +51,7 @@ func runStore(args []string) int {
 	st, err := store.Open(store.Options{
 		DataRoot:  cfg.Store.DataRoot,
 		Budget:    budget,
+		Watch:     true,
 		Summarize: message.Summarize,
 		Logger:    log,
 	})
