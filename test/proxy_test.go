@@ -484,10 +484,21 @@ func TestProxyConnLimits(t *testing.T) {
 	dir := t.TempDir()
 	ldif := e2e.WriteLDIF(t, dir, e2e.User{UID: "alice", Password: "alicepw", MailHost: e2e.FreeAddr(t)})
 	px := startPxProxy(t, ldifSection(ldif), "connlimits = 2")
-	// e2e.Start's own probe connection may still count: wait for slots.
-	a, b := pxRaw(t, px.Addr), pxRaw(t, px.Addr)
-	a.greeting()
-	b.greeting()
+	// e2e.Start's own probe connection may still count until the proxy
+	// sees it closed: retry (bounded) until two connections are greeted.
+	for i := 0; ; i++ {
+		a, b := pxRaw(t, px.Addr), pxRaw(t, px.Addr)
+		la, lb := a.line(), b.line()
+		if strings.HasPrefix(la, "* OK") && strings.HasPrefix(lb, "* OK") {
+			break
+		}
+		a.c.Close()
+		b.c.Close()
+		if i > 100 {
+			t.Fatalf("two connections not greeted: %q %q", la, lb)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	c := pxRaw(t, px.Addr)
 	if l := c.line(); !strings.HasPrefix(l, "* BYE [UNAVAILABLE]") {
 		t.Fatalf("third connection: %q", l)
