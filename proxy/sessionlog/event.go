@@ -33,9 +33,9 @@ type Event struct {
 	Side     string `json:"side,omitempty"`     // IOError, Closed: "client" or "server"
 	Errno    int    `json:"errno,omitempty"`    // IOError
 	ErrText  string `json:"errtext,omitempty"`  // IOError
-	C2S      int64  `json:"c2s"`                // Transfer
-	S2C      int64  `json:"s2c"`                // Transfer
-	Seconds  int64  `json:"seconds"`            // Transfer
+	C2S      int64  `json:"-"`                  // Transfer (JSON: c2s)
+	S2C      int64  `json:"-"`                  // Transfer (JSON: s2c)
+	Seconds  int64  `json:"-"`                  // Transfer (JSON: seconds)
 }
 
 // Text is the text-format message (what follows "(sid …) ").

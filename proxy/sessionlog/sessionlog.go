@@ -21,6 +21,7 @@ package sessionlog
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -203,11 +204,20 @@ func (l *Logger) jsonLine(now time.Time, sid uint64, e Event) []byte {
 		PID     int    `json:"pid"`
 		SID     string `json:"sid"`
 		Event
-		Msg string `json:"msg"`
-	}{now.Format(time.RFC3339), l.opts.Hostname, l.opts.Program, l.opts.PID, "0x" + strconv.FormatUint(sid, 16), e, e.Text()}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		b = []byte(`{"event":"error","msg":` + strconv.Quote(err.Error()) + `}`)
+		C2S     *int64 `json:"c2s,omitempty"`
+		S2C     *int64 `json:"s2c,omitempty"`
+		Seconds *int64 `json:"seconds,omitempty"`
+		Msg     string `json:"msg"`
+	}{Time: now.Format(time.RFC3339), Host: l.opts.Hostname, Program: l.opts.Program, PID: l.opts.PID,
+		SID: "0x" + strconv.FormatUint(sid, 16), Event: e, Msg: e.Text()}
+	if e.Kind == Transfer {
+		rec.C2S, rec.S2C, rec.Seconds = &e.C2S, &e.S2C, &e.Seconds
 	}
-	return append(b, '\n')
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rec); err != nil {
+		return []byte(`{"event":"error","msg":` + strconv.Quote(err.Error()) + "}\n")
+	}
+	return buf.Bytes()
 }

@@ -73,7 +73,11 @@ func TestJSON(t *testing.T) {
 		rec["msg"] != "1 C->S bytes, 2 S->C bytes in 3 seconds" {
 		t.Fatalf("json record %v", rec)
 	}
-	if err := json.Unmarshal([]byte(got[1]), &rec); err != nil || rec["user"] != "bob" || rec["code"] != "AUTHENTICATIONFAILED" {
+	if !strings.Contains(got[0], `"msg":"1 C->S bytes`) {
+		t.Fatalf("escaped msg: %s", got[0])
+	}
+	rec = nil
+	if err := json.Unmarshal([]byte(got[1]), &rec); err != nil || rec["user"] != "bob" || rec["code"] != "AUTHENTICATIONFAILED" || rec["c2s"] != nil {
 		t.Fatalf("json record %v %v", rec, err)
 	}
 }
