@@ -166,7 +166,7 @@ func TestHalfClose(t *testing.T) {
 	if _, err := c.r.ReadString('\n'); err != io.EOF {
 		t.Fatalf("after half-close: %v", err)
 	}
-	e.waitLog("client closed the connection", "session end")
+	e.waitLog("client socket closed by peer", "session end")
 }
 
 func TestIdleTimeout(t *testing.T) {

@@ -119,7 +119,7 @@ func (ss *session) splice(out *preauth.Outcome) {
 	case res.idle:
 		ss.closed(fmt.Sprintf("idle timeout (%v)", ss.st.IdleTimeout.D()))
 	case len(res.errs) == 0 && res.firstEOF != "":
-		ss.closed(res.firstEOF + " closed the connection")
+		ss.closed(res.firstEOF + " socket closed by peer")
 	}
 	ss.log(sessionlog.Event{Kind: sessionlog.Transfer, C2S: res.c2s + int64(len(pending)),
 		S2C: res.s2c + int64(len(be.Pending)), Seconds: int64(time.Since(ss.start).Seconds())})

@@ -470,7 +470,7 @@ func TestProxyStoreKilled(t *testing.T) {
 	sid := px.sessionOf("login user bob")
 	px.waitLog(sid + " session end")
 	log := px.sessionLines(sid)
-	if !strings.Contains(log, "server socket IO error") && !strings.Contains(log, "server closed the connection") {
+	if !strings.Contains(log, "server socket IO error") && !strings.Contains(log, "server socket closed by peer") {
 		t.Fatalf("log does not name the server side:\n%s", log)
 	}
 	if strings.Contains(log, "client socket IO error") {

@@ -15,7 +15,7 @@ const (
 	Refused  Kind = "refused"  // connection refused before IMAP (limits)
 	Login    Kind = "login"    // login user …, mailhost …
 	Failed   Kind = "failed"   // login refused (bad password, status, backend down)
-	Closed   Kind = "closed"   // which side closed first, or why the proxy ended it
+	Closed   Kind = "closed"   // "client/server socket closed by peer" (first EOF), or why the proxy ended it
 	IOError  Kind = "ioerror"  // client|server socket IO error N (text)
 	Transfer Kind = "transfer" // N C->S bytes, M S->C bytes in S seconds
 	End      Kind = "end"      // session end
