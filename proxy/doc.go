@@ -33,6 +33,22 @@
 //  6. Log socket errors with the side and errno, the byte counts and
 //     duration, "session end".
 //
+// # Session log lines (after "[time] host msgplex-proxy[pid]: (sid 0x…) ")
+//
+//	session start, client IP A:P, server IP A:P
+//	connection refused, client IP A:P: too many connections … (proxy.connlimits)
+//	login user U, mailhost H:P
+//	login failed user U [CODE]: REASON[, mailhost H]   (bad password, status, store down …)
+//	closed before login: client logged out | client hung up | timed out | …
+//	client socket IO error N (text) | server socket IO error N (text)
+//	client socket closed by peer | server socket closed by peer   (who ended it first)
+//	idle timeout (35m0s) | closed by proxy shutdown
+//	N C->S bytes, M S->C bytes in S seconds
+//	session end
+//
+// User names are passed through sessionlog.Clean (no spaces, controls or
+// invalid UTF-8; at most 64 bytes), so a hostile name cannot forge lines.
+//
 // Invariants: a conn is never wrapped on a plain-TCP splice path; the
 // password is cleared by preauth and never logged (the throttle keeps a
 // salted hash of the last failed one); s.mu guards only the session and

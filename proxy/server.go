@@ -26,8 +26,9 @@ import (
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = errors.New("proxy: server closed")
 
-// Options configure a Server. Zero durations and sizes in Config take the
-// defaults of config.Default().
+// Options configure a Server. Zero durations, sizes and counts in Config
+// take the defaults of config.Default(), except FailDelay (0: no delay),
+// MaxConnections and ConnLimits (0: no limit), which keep their meaning.
 type Options struct {
 	Config     config.Proxy
 	Directory  directory.Directory // required
