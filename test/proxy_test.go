@@ -7,6 +7,7 @@ package test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -174,6 +175,24 @@ func pxLogin(t *testing.T, addr, user, pw string, opts *imapclient.Options) *ima
 	return c
 }
 
+// pxStartTLSLogin logs in at the proxy after STARTTLS.
+func pxStartTLSLogin(t *testing.T, addr, user, pw string, opts *imapclient.Options) *imapclient.Client {
+	t.Helper()
+	if opts == nil {
+		opts = &imapclient.Options{}
+	}
+	opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	c, err := imapclient.DialStartTLS(addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(user, pw).Wait(); err != nil {
+		t.Fatalf("login %s at %s: %v", user, addr, err)
+	}
+	return c
+}
+
 func pxMessage(subject string, bodySize int) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: tester@example.com\r\nTo: user@example.com\r\nSubject: %s\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s@example.com>\r\n\r\n", subject, strings.ReplaceAll(subject, " ", "."))
@@ -253,10 +272,36 @@ func startTwoStores(t *testing.T) *twoStores {
 // counters say so.
 func TestProxyTwoStores(t *testing.T) {
 	ts := startTwoStores(t)
-	px := startPxProxy(t, ldifSection(ts.ldif), "")
+	tlsAddr := e2e.FreeAddr(t)
+	px := startPxProxy(t, ldifSection(ts.ldif), fmt.Sprintf("tlslisten = %q\nallowplaintext = false", tlsAddr))
 
-	alice := pxLogin(t, px.Addr, "alice", "alicepw", nil)
-	bob := pxLogin(t, px.Addr, "bob", "bobpw", nil)
+	// Plain-text LOGIN is refused before STARTTLS; with STARTTLS and on
+	// the implicit-TLS port (the quickstart's self-signed certificate)
+	// users log in.
+	raw := pxRaw(t, px.Addr)
+	raw.greeting()
+	raw.do("p1 LOGIN alice alicepw", "p1 NO [PRIVACYREQUIRED]")
+	tlsOpts := &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}}
+	for _, dial := range []func() (*imapclient.Client, error){
+		func() (*imapclient.Client, error) { return imapclient.DialStartTLS(px.Addr, tlsOpts) },
+		func() (*imapclient.Client, error) { return imapclient.DialTLS(tlsAddr, tlsOpts) },
+	} {
+		c, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Login("bob", "bobpw").Wait(); err != nil {
+			t.Fatalf("login over TLS: %v", err)
+		}
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		c.Logout().Wait()
+		c.Close()
+	}
+
+	alice := pxStartTLSLogin(t, px.Addr, "alice", "alicepw", nil)
+	bob := pxStartTLSLogin(t, px.Addr, "bob", "bobpw", nil)
 	pxAppend(t, alice, pxMessage("for alice", 2000))
 	pxAppend(t, bob, pxMessage("for bob", 2000))
 
@@ -290,7 +335,7 @@ func TestProxyTwoStores(t *testing.T) {
 
 	// IDLE across the splice: a second session's APPEND is announced.
 	exists := make(chan uint32, 10)
-	idler := pxLogin(t, px.Addr, "alice", "alicepw", &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+	idler := pxStartTLSLogin(t, px.Addr, "alice", "alicepw", &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 			if d.NumMessages != nil {
 				exists <- *d.NumMessages

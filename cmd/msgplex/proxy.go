@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,10 +52,11 @@ func runProxy(args []string) int {
 func proxyMain(cfgPath string, c config.Config, log *slog.Logger) error {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	tlsConf, err := proxyTLS(c.Proxy, log)
-	if err != nil {
+	certs := &certStore{}
+	if err := certs.load(c.Proxy, log); err != nil {
 		return err
 	}
+	tlsConf := certs.tlsConfig()
 	sessLog, err := sessionlog.Open(sessionlog.Options{Path: c.Proxy.SessionLog, Format: c.Proxy.SessionLogFormat, Hostname: c.Proxy.Hostname})
 	if err != nil {
 		return err
@@ -84,7 +86,7 @@ func proxyMain(cfgPath string, c config.Config, log *slog.Logger) error {
 		go func() { errc <- ms.ListenAndServe() }()
 		defer ms.Close()
 	}
-	err = proxySignals(cfgPath, c, srv, sessLog, errc, log)
+	err = proxySignals(cfgPath, c, srv, sessLog, certs, errc, log)
 	dir.Close()
 	stop()
 	<-pubDone
@@ -97,22 +99,38 @@ func metricsMux(srv *proxy.Server) http.Handler {
 	return mux
 }
 
-// proxyTLS loads the certificate, creating the quickstart's self-signed
-// one in proxy.statedir when none is configured.
-func proxyTLS(p config.Proxy, log *slog.Logger) (*tls.Config, error) {
+// certStore holds the current certificate; SIGHUP reloads it, so a
+// renewed certificate is used without a restart.
+type certStore struct {
+	cur atomic.Pointer[tls.Certificate]
+}
+
+// load reads the certificate, creating the quickstart's self-signed one
+// in proxy.statedir when none is configured.
+func (cs *certStore) load(p config.Proxy, log *slog.Logger) error {
 	cert, key := p.TLSCert, p.TLSKey
 	if cert == "" && key == "" {
 		var err error
 		if cert, key, err = proxy.EnsureSelfSigned(p.StateDir, p.Hostname); err != nil {
-			return nil, err
+			return err
 		}
 		log.Info("no proxy.tlscert configured: using the self-signed certificate", "cert", cert)
 	}
 	pair, err := tls.LoadX509KeyPair(cert, key)
 	if err != nil {
-		return nil, fmt.Errorf("proxy TLS: %w", err)
+		return fmt.Errorf("proxy TLS: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+	cs.cur.Store(&pair)
+	return nil
+}
+
+func (cs *certStore) tlsConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return cs.cur.Load(), nil
+		},
+	}
 }
 
 func proxyListen(p config.Proxy, srv *proxy.Server, tlsConf *tls.Config, errc chan<- error, log *slog.Logger) error {
@@ -137,7 +155,7 @@ func proxyListen(p config.Proxy, srv *proxy.Server, tlsConf *tls.Config, errc ch
 
 // proxySignals runs until SIGTERM/SIGINT (drain, then exit) or a serving
 // error; SIGHUP reloads the configuration and reopens the session log.
-func proxySignals(cfgPath string, c config.Config, srv *proxy.Server, sl *sessionlog.Logger, errc <-chan error, log *slog.Logger) error {
+func proxySignals(cfgPath string, c config.Config, srv *proxy.Server, sl *sessionlog.Logger, certs *certStore, errc <-chan error, log *slog.Logger) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
@@ -151,7 +169,7 @@ func proxySignals(cfgPath string, c config.Config, srv *proxy.Server, sl *sessio
 			return err
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				c = proxyReload(cfgPath, c, srv, sl, log)
+				c = proxyReload(cfgPath, c, srv, sl, certs, log)
 				continue
 			}
 			log.Info("draining", "signal", s.String(), "timeout", c.Proxy.DrainTimeout.D())
@@ -166,7 +184,7 @@ func proxySignals(cfgPath string, c config.Config, srv *proxy.Server, sl *sessio
 	}
 }
 
-func proxyReload(cfgPath string, old config.Config, srv *proxy.Server, sl *sessionlog.Logger, log *slog.Logger) config.Config {
+func proxyReload(cfgPath string, old config.Config, srv *proxy.Server, sl *sessionlog.Logger, certs *certStore, log *slog.Logger) config.Config {
 	if err := sl.Reopen(); err != nil {
 		log.Error("reopen session log", "err", err)
 	}
@@ -175,14 +193,17 @@ func proxyReload(cfgPath string, old config.Config, srv *proxy.Server, sl *sessi
 		log.Error("reload: configuration invalid; keeping the old one")
 		return old
 	}
+	// The directory is always re-opened: an edited LDIF file or a changed
+	// LDAP setting takes effect; logins in flight finish on the old one.
 	var dir directory.Directory
-	if c.Directory != old.Directory {
-		d, err := dirconfig.Open(context.Background(), c.Directory, log)
-		if err != nil {
-			log.Error("reload: directory", "err", err)
-		} else {
-			dir = d
-		}
+	d, err := dirconfig.Open(context.Background(), c.Directory, log)
+	if err != nil {
+		log.Error("reload: directory; keeping the old one", "err", err)
+	} else {
+		dir = d
+	}
+	if err := certs.load(c.Proxy, log); err != nil {
+		log.Error("reload: TLS certificate; keeping the old one", "err", err)
 	}
 	replaced, err := srv.Reload(c.Proxy, dir)
 	if err != nil {
