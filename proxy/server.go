@@ -248,7 +248,10 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 			c.Close()
 			continue
 		}
-		s.wg.Add(1)
+		if !s.startSession() {
+			tc.Close()
+			return ErrServerClosed
+		}
 		go func() {
 			defer s.wg.Done()
 			s.handle(tc, implicitTLS)
@@ -267,6 +270,18 @@ func (s *Server) trackListener(ln net.Listener, add bool) bool {
 		return true
 	}
 	delete(s.listeners, ln)
+	return true
+}
+
+// startSession counts a session goroutine unless the server is closed;
+// under s.mu, so no Add can follow the Wait of Shutdown or Close.
+func (s *Server) startSession() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
 	return true
 }
 
