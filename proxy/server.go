@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -254,6 +255,7 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		}
 		go func() {
 			defer s.wg.Done()
+			defer s.recoverSession(tc)
 			s.handle(tc, implicitTLS)
 		}()
 	}
@@ -271,6 +273,14 @@ func (s *Server) trackListener(ln net.Listener, add bool) bool {
 	}
 	delete(s.listeners, ln)
 	return true
+}
+
+// recoverSession keeps a bug in one session from ending the proxy.
+func (s *Server) recoverSession(tc *net.TCPConn) {
+	if r := recover(); r != nil {
+		tc.Close()
+		s.log.Error("session panic", "client", tc.RemoteAddr().String(), "panic", r, "stack", string(debug.Stack()))
+	}
 }
 
 // startSession counts a session goroutine unless the server is closed;
