@@ -61,15 +61,18 @@ type splicer struct {
 	timer     *time.Timer
 }
 
-// splice copies client<->server until both directions end. With two plain
-// TCP legs io.Copy uses splice(2): the conns are never wrapped, and bytes
-// are counted from io.Copy's return values. Half-close: when one direction
-// reaches EOF the other side's write half is closed and the other direction
-// keeps going. An error on either direction tears both down. The idle
-// timeout is checked by a timer against the kernel's own last-data times
-// (TCP_INFO), so the hot path sets no deadlines. The session costs two
-// goroutines (the caller's, copying client to server, and one more); the
-// idle check and stop are callbacks, not goroutines.
+// splice copies client<->server until both directions end. Between two
+// plain TCP legs the bytes move with splice(2) (copyTCP): the conns are
+// never wrapped, bytes are counted from io.CopyN's return values, and a
+// splice pipe is held only while data moves, so an idle session costs
+// its two sockets and nothing more. TLS legs copy in user space.
+// Half-close: when one direction reaches EOF the other side's write half
+// is closed and the other direction keeps going. An error on either
+// direction tears both down. The idle timeout is checked by a timer
+// against the kernel's own last-data times (TCP_INFO), so the hot path
+// sets no deadlines. The session costs two goroutines (the caller's,
+// copying client to server, and one more); the idle check and stop are
+// callbacks, not goroutines.
 func splice(client, server leg, idle time.Duration, stop context.Context) spliceResult {
 	s := &splicer{client: client, server: server, idle: idle}
 	if idle > 0 {
@@ -84,10 +87,10 @@ func splice(client, server leg, idle time.Duration, stop context.Context) splice
 	s2c := make(chan struct{})
 	go func() {
 		defer close(s2c)
-		n, err := io.Copy(client.conn, server.conn)
+		n, err := copyLeg(client, server)
 		s.finish(&s.res.s2c, n, err, server, client)
 	}()
-	n, err := io.Copy(server.conn, client.conn)
+	n, err := copyLeg(server, client)
 	s.finish(&s.res.c2s, n, err, client, server)
 	<-s2c
 	unstop()
@@ -98,6 +101,15 @@ func splice(client, server leg, idle time.Duration, stop context.Context) splice
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.res
+}
+
+// copyLeg copies src to dst: kernel splice between plain TCP legs
+// (copyTCP), io.Copy in user space when either is TLS.
+func copyLeg(dst, src leg) (int64, error) {
+	if dst.conn == net.Conn(dst.tcp) && src.conn == net.Conn(src.tcp) {
+		return copyTCP(dst.tcp, src.tcp)
+	}
+	return io.Copy(dst.conn, src.conn)
 }
 
 // checkIdle runs on the idle timer: it ends a session quiet both ways for

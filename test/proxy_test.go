@@ -1014,6 +1014,12 @@ func procRSS(b *testing.B, pid int) int64 {
 	return 0
 }
 
+// procFDs is the number of open descriptors of pid.
+func procFDs(pid int) int {
+	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(ents)
+}
+
 func benchLoginOnce(b *testing.B, addr string) {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -1074,7 +1080,7 @@ func BenchmarkProxyIdleSessions(b *testing.B) {
 	for i := 0; i < 10; i++ {
 		benchLoginOnce(b, px.Addr)
 	}
-	rss0 := procRSS(b, pid)
+	rss0, fds0 := procRSS(b, pid), procFDs(pid)
 	conns := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -1106,6 +1112,7 @@ func BenchmarkProxyIdleSessions(b *testing.B) {
 	runtime.GC()
 	rss := procRSS(b, pid)
 	b.ReportMetric(float64(rss-rss0)/float64(n), "proxy-RSS-bytes/session")
+	b.ReportMetric(float64(procFDs(pid)-fds0)/float64(n), "proxy-fds/session")
 	b.ReportMetric(float64(n), "sessions")
 }
 
