@@ -28,7 +28,8 @@
 //     refusal has its IMAP response code and its own session log line.
 //  5. Bytes the client sent after its login command are forwarded, then the
 //     two sockets are spliced (splice.go): kernel splice(2) when both legs
-//     are plain TCP, counted from io.Copy's return values; half-close;
+//     are plain TCP, counted from io.CopyN's return values, a splice pipe
+//     held only while bytes move (an idle session holds two sockets only); half-close;
 //     idle timeout from the kernel's TCP_INFO last-data times.
 //  6. Log socket errors with the side and errno, the byte counts and
 //     duration, "session end".
