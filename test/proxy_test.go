@@ -1161,3 +1161,155 @@ func BenchmarkProxyLoginsParallel(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
 	b.ReportMetric(float64((procCPU(b, pid)-cpu0).Microseconds())/float64(b.N), "proxy-cpu-µs/login")
 }
+
+// storeBench is a msgplex store with alice (and a message of size bytes
+// if size > 0), a proxy in front of it and a plain splice relay.
+type storeBench struct {
+	store *e2e.Proc
+	px    *pxProxy
+	relay string
+}
+
+func startStoreBench(b *testing.B, size int) *storeBench {
+	dir := b.TempDir()
+	addr := e2e.FreeAddr(b)
+	ldif := e2e.WriteLDIF(b, dir, e2e.User{UID: "alice", Password: "alicepw", MailHost: addr})
+	sb := &storeBench{}
+	sb.store = e2e.StartStore(b, e2e.StoreConfig{DataRoot: filepath.Join(dir, "s"), LDIF: ldif, Listen: addr})
+	sb.px = startPxProxyTB(b, fmt.Sprintf("url = %q", "ldif:"+ldif), "connlimits = 0\nmaxconnections = 0\nsessionlog = \"/dev/null\"")
+	sb.relay = startBenchRelay(b, addr)
+	if size > 0 {
+		c, err := imapclient.DialInsecure(addr, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Login("alice", "alicepw").Wait(); err != nil {
+			b.Fatal(err)
+		}
+		msg := pxMessage("bench", size)
+		cmd := c.Append("INBOX", int64(len(msg)), nil)
+		cmd.Write(msg)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return sb
+}
+
+// startBenchRelay is a plain io.Copy relay (kernel splice both ways): the
+// practical limit of one hop on this machine.
+func startBenchRelay(b *testing.B, target string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+				io.Copy(c, s)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// BenchmarkProxyFetchStore: bytes/s of a 64 MiB FETCH BODY[] from the
+// msgplex store, direct, through the splice relay, through the proxy.
+func BenchmarkProxyFetchStore(b *testing.B) {
+	const size = 64 << 20
+	sb := startStoreBench(b, size)
+	for _, tc := range []struct{ name, addr string }{
+		{"direct", sb.store.Addr}, {"splice-relay", sb.relay}, {"proxy", sb.px.Addr},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c, err := net.Dial("tcp", tc.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Minute))
+			r := bufio.NewReaderSize(c, 64<<10)
+			r.ReadString('\n')
+			benchCmd(b, c, r, "l LOGIN alice alicepw")
+			benchCmd(b, c, r, "s SELECT INBOX")
+			b.SetBytes(size)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				fmt.Fprintf(c, "f FETCH 1 BODY.PEEK[]\r\n")
+				hdr, err := r.ReadString('\n')
+				if err != nil {
+					b.Fatal(err)
+				}
+				var n int64
+				if i := strings.LastIndexByte(hdr, '{'); i < 0 {
+					b.Fatalf("fetch: %q", hdr)
+				} else {
+					fmt.Sscanf(hdr[i:], "{%d}", &n)
+				}
+				if _, err := io.CopyN(io.Discard, r, n); err != nil {
+					b.Fatal(err)
+				}
+				if l := benchUntil(b, r, "f"); !strings.HasPrefix(l, "f OK") {
+					b.Fatal(l)
+				}
+			}
+		})
+	}
+}
+
+func benchCmd(b *testing.B, c net.Conn, r *bufio.Reader, cmd string) {
+	fmt.Fprintf(c, "%s\r\n", cmd)
+	tag := strings.Fields(cmd)[0]
+	if l := benchUntil(b, r, tag); !strings.HasPrefix(l, tag+" OK") {
+		b.Fatalf("%s: %q", cmd, l)
+	}
+}
+
+func benchUntil(b *testing.B, r *bufio.Reader, tag string) string {
+	for i := 0; i < 1000; i++ {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			b.Fatal(err)
+		}
+		if strings.HasPrefix(l, tag+" ") {
+			return l
+		}
+	}
+	b.Fatal("no tagged response")
+	return ""
+}
+
+// BenchmarkProxyLoginsStore: connect, LOGIN, LOGOUT against the msgplex
+// store, through the proxy and direct.
+func BenchmarkProxyLoginsStore(b *testing.B) {
+	sb := startStoreBench(b, 0)
+	for _, tc := range []struct{ name, addr string }{{"proxy", sb.px.Addr}, {"direct", sb.store.Addr}} {
+		b.Run(tc.name, func(b *testing.B) {
+			benchLoginOnce(b, tc.addr)
+			lat := make([]time.Duration, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				benchLoginOnce(b, tc.addr)
+				lat[i] = time.Since(t0)
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
