@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -123,6 +124,11 @@ func newSettings(c config.Proxy) (*settings, error) {
 	setDefault(&c.FailDelayMax, d.FailDelayMax)
 	setDefault(&c.DrainTimeout, d.DrainTimeout)
 	setDefault(&c.ServerDownAlert, d.ServerDownAlert)
+	if c.Hostname == "" { // once, not a uname(2) per session
+		if h, err := os.Hostname(); err == nil {
+			c.Hostname = h
+		}
+	}
 	st := &settings{Proxy: c}
 	for _, t := range c.TrustedLoadBalancers {
 		n, err := parseCIDR(t)
