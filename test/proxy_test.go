@@ -1313,3 +1313,26 @@ func BenchmarkProxyLoginsStore(b *testing.B) {
 		})
 	}
 }
+
+// TestProxyProtocolChain: a trusted balancer's PROXY header gives the
+// client address; the proxy logs it and passes it on to the store in its
+// own PROXY v2 header, so the store's log shows the real client too.
+func TestProxyProtocolChain(t *testing.T) {
+	ts := startTwoStores(t)
+	px := startPxProxy(t, ldifSection(ts.ldif), `trustedloadbalancers = ["127.0.0.1"]`)
+	c := pxRaw(t, px.Addr)
+	if _, err := c.c.Write([]byte("PROXY TCP4 203.0.113.9 10.0.0.5 5555 143\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.greeting()
+	c.do("a1 LOGIN bob bobpw", "a1 OK")
+	c.do("a2 NOOP", "a2 OK")
+	px.waitLog("session start, client IP 203.0.113.9:5555, server IP 10.0.0.5:143")
+	deadline := time.Now().Add(pxWait)
+	for !strings.Contains(ts.s2.Log(), "203.0.113.9") {
+		if time.Now().After(deadline) {
+			t.Fatalf("store log lacks the client address:\n%s", ts.s2.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
