@@ -39,6 +39,7 @@ func (ss *session) run(implicitTLS bool) {
 		tc := tls.Server(ss.conn, ss.srv.opts.TLSConfig)
 		tc.SetDeadline(time.Now().Add(min(ss.st.PreauthTimeout.D(), tlsHandshakeMax)))
 		if err := tc.Handshake(); err != nil {
+			ss.srv.counters.ConnFailed()
 			ss.closed("TLS handshake failed: " + err.Error())
 			return
 		}
