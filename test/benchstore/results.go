@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // recorder writes one TSV line per figure to $BENCH_OUT (if set):
@@ -37,6 +38,12 @@ func (r *recorder) add(b *testing.B, figure, server string, value float64, unit,
 // missing records that a figure could not be measured, and why.
 func (r *recorder) missing(figure, server string, why error) {
 	r.write(figure, server, "NA", "", why.Error())
+}
+
+// built records how long building a folder took (no figure: the script
+// lists these apart).
+func (r *recorder) built(what, server string, d time.Duration, note string) {
+	r.write("build-"+what, server, fmt.Sprintf("%.1f", d.Seconds()), "s", note)
 }
 
 func (r *recorder) write(fields ...string) {
