@@ -3,8 +3,8 @@ package benchstore
 import (
 	"path/filepath"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 // benchDovecot starts a private Dovecot on built (or cached) maildirs and
