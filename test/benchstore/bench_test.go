@@ -55,7 +55,12 @@ func readFigures(b *testing.B, sc scale, rec *recorder, srv server, sizes []int,
 			note := fmt.Sprintf("%d sessions SELECTed a %s folder; tree %d->%d procs, RSS %d->%d KiB",
 				res.Sessions, humanCount(sizes[0]), res.Before.Procs, res.After.Procs, res.Before.RSS>>10, res.After.RSS>>10)
 			rec.add(b, "idle-rss", srv.Name, res.RSSPer/1024, "KiB/session-rss", note)
-			rec.add(b, "idle-pss", srv.Name, res.PSSPer/1024, "KiB/session-pss", "")
+			pssNote := ""
+			if res.Imap.Procs > 0 {
+				pssNote = fmt.Sprintf("the %d imap processes alone: RSS %d KiB, PSS %d KiB per session",
+					res.Imap.Procs, res.Imap.RSS/1024/int64(res.Sessions), res.Imap.PSS/1024/int64(res.Sessions))
+			}
+			rec.add(b, "idle-pss", srv.Name, res.PSSPer/1024, "KiB/session-pss", pssNote)
 			return nil
 		})
 	}

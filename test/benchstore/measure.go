@@ -297,6 +297,9 @@ type idleResult struct {
 	Sessions       int
 	Before, After  procMem
 	RSSPer, PSSPer float64 // bytes per session
+	// Imap is the After sum over processes named "imap" alone (Dovecot's
+	// one-per-session processes; none for msgplex).
+	Imap procMem
 }
 
 // idleMemory opens n sessions that log in as user and SELECT INBOX,
@@ -323,6 +326,9 @@ func idleMemory(srv server, user string, n int, settle time.Duration) (idleResul
 	}
 	time.Sleep(settle)
 	if res.After, err = treeMem(srv.Root(), nil); err != nil {
+		return res, err
+	}
+	if res.Imap, err = treeMem(srv.Root(), func(comm string) bool { return comm == "imap" }); err != nil {
 		return res, err
 	}
 	res.RSSPer = float64(res.After.RSS-res.Before.RSS) / float64(n)
