@@ -22,7 +22,10 @@ func (s *session) Append(raw string, r imap.LiteralReader, options *imap.AppendO
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	f, err := s.srv.opts.Backend.OpenFolder(ctx, s.user, name, false)
+	// A read-only view: a read-write one would claim the \Recent state
+	// of messages the sessions that have the folder selected have not
+	// been told about yet.
+	f, err := s.srv.opts.Backend.OpenFolder(ctx, s.user, name, true)
 	if err != nil {
 		return nil, s.tryCreate(s.fail("append", name, err))
 	}

@@ -16,10 +16,11 @@
 //     source of the same events. Sessions of this process wake each other
 //     at once through a per-folder hub; other processes' changes wake IDLE
 //     through the view's Wait.
-//   - EXAMINE is remembered by the session: STORE, EXPUNGE, MOVE and APPEND
-//     into the selected read-only folder are refused, BODY[] sets no \Seen,
-//     and CLOSE (which imapserver turns into an expunge with a zero
-//     ExpungeWriter) expunges nothing.
+//   - EXAMINE is remembered by the session: STORE, EXPUNGE and MOVE in
+//     the read-only folder are refused, BODY[] sets no \Seen, and CLOSE
+//     (which imapserver turns into an expunge with a zero ExpungeWriter)
+//     expunges nothing. APPEND to it is allowed (RFC 3501 §6.3.2), and
+//     APPEND never opens a read-write view: that would claim \Recent.
 //   - Plain-text authentication: the policy is per connection (loopback and
 //     store.trustedproxies, or everyone with AllowPlaintext), but
 //     imapserver's is per server, so two imapserver.Servers share the
