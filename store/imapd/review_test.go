@@ -24,3 +24,38 @@ func TestAppendDoesNotStealRecent(t *testing.T) {
 		t.Errorf("SEARCH RECENT:\n%s", out)
 	}
 }
+
+// STORE answers with the flags the message has after the change, also
+// when another session's EXPUNGE replaced the index and this session has
+// not been told yet (its view still reads the old file).
+func TestStoreAnswerAfterForeignExpunge(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.login("alice")
+	b := e.login("alice")
+	for range 3 {
+		appendRaw(t, a, "INBOX", msg1)
+	}
+	a.do("A1 SELECT INBOX", "A1 OK")
+	b.do("B1 SELECT INBOX", "B1 OK")
+	b.do(`B2 STORE 1 +FLAGS.SILENT (\Deleted)`, "B2 OK")
+	b.do("B3 EXPUNGE", "B3 OK")
+	out := a.do(`A2 STORE 3 +FLAGS (\Flagged)`, "A2 OK")
+	if !strings.Contains(out, "* 3 FETCH") || !strings.Contains(out, `\Flagged`) {
+		t.Errorf("STORE answer lacks the new flag:\n%s", out)
+	}
+	if strings.Contains(out, "EXPUNGE") {
+		t.Errorf("EXPUNGE during STORE:\n%s", out)
+	}
+	out = a.do("A3 FETCH 3 FLAGS", "A3 OK")
+	if !strings.Contains(out, `\Flagged`) {
+		t.Errorf("FETCH after STORE lacks the new flag:\n%s", out)
+	}
+	out = a.do("A4 NOOP", "A4 OK")
+	if !strings.Contains(out, "* 1 EXPUNGE") || strings.Count(out, "EXPUNGE") != 1 {
+		t.Errorf("NOOP should report one EXPUNGE:\n%s", out)
+	}
+	out = a.do("A5 FETCH 2 FLAGS", "A5 OK")
+	if !strings.Contains(out, `\Flagged`) {
+		t.Errorf("after the expunge, message 2 lacks its flag:\n%s", out)
+	}
+}

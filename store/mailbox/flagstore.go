@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"fmt"
+	"os"
 
 	"msgplex/store/index"
 )
@@ -78,7 +79,38 @@ func (m *Mailbox) Store(uids []uint32, op StoreOp, flags []string) error {
 		}
 	}
 	t.h.Flags &^= index.HeaderDirty
-	return t.writeHeader(true)
+	if err := t.writeHeader(true); err != nil {
+		return err
+	}
+	if m.stale(t.f) {
+		for _, c := range changes {
+			m.noteOwn(c.new, t.h.Keywords)
+		}
+	}
+	return nil
+}
+
+// stale reports whether cur (the folder's current store.idx) is not the
+// file the view reads: another view expunged and this one has not
+// switched yet (Sync(true)).
+func (m *Mailbox) stale(cur *os.File) bool {
+	a, err1 := cur.Stat()
+	b, err2 := m.rd.f.OS().Stat()
+	return err1 == nil && err2 == nil && !os.SameFile(a, b)
+}
+
+// noteOwn remembers a record this view changed in a newer store.idx than
+// the one it reads, so that its answers (STORE, FETCH FLAGS) show the
+// change before Sync(true) moves it to that file. keywords is the newer
+// file's table, a superset of the view's (tables only grow).
+func (m *Mailbox) noteOwn(r index.Record, keywords []string) {
+	if m.own == nil {
+		m.own = map[uint32]index.Record{}
+	}
+	m.own[r.UID] = r
+	if len(keywords) > len(m.keywords) {
+		m.keywords = keywords
+	}
 }
 
 func applyOp(r *index.Record, op StoreOp, sys uint32, kw uint64) {

@@ -99,6 +99,7 @@ func (m *Mailbox) switchFile() (index.Header, []uint32, error) {
 	}
 	m.rd.f.Close()
 	m.rd.f = nf
+	m.own = nil
 	if m.cache != nil { // reconstruct may have replaced it too
 		m.cache.Close()
 		m.cache = nil

@@ -29,6 +29,10 @@ type Mailbox struct {
 
 	cache *os.File // store.cache, opened on first use
 
+	// own are records this view changed (Store) in a store.idx newer than
+	// rd's, by UID; dropped when Sync switches files.
+	own map[uint32]index.Record
+
 	pollEvery time.Duration // tests: Wait's timeout (0: pollInterval)
 
 	wmu     sync.Mutex
@@ -179,6 +183,9 @@ func (m *Mailbox) Message(seq uint32) (Message, error) {
 }
 
 func (m *Mailbox) message(seq uint32, rec index.Record) (Message, error) {
+	if o, ok := m.own[rec.UID]; ok {
+		rec.Flags, rec.Keywords, rec.ModSeq = o.Flags, o.Keywords, o.ModSeq
+	}
 	flags, ok := flagNames(rec, m.keywords)
 	if !ok {
 		// A writer added keywords since our last header read.
@@ -186,7 +193,9 @@ func (m *Mailbox) message(seq uint32, rec index.Record) (Message, error) {
 		if err != nil {
 			return Message{}, err
 		}
-		m.keywords = h.Keywords
+		if len(h.Keywords) > len(m.keywords) { // tables only grow
+			m.keywords = h.Keywords
+		}
 		if flags, ok = flagNames(rec, m.keywords); !ok {
 			return Message{}, fmt.Errorf("UID %d: %w: keyword bit without name", rec.UID, ErrCorrupt)
 		}
