@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -969,9 +968,9 @@ func TestProxyReloadAndDrain(t *testing.T) {
 //
 //	go test -run '^$' -bench Proxy -benchtime 2000x ./test
 //
-// BenchmarkProxyLogins: logins/s (connect, LOGIN, LOGOUT), p99 latency
-// and proxy CPU per login. BenchmarkProxyIdleSessions: proxy RSS per idle
-// spliced session ($MSGPLEX_BENCH_SESSIONS sessions, default 2000).
+// The login benchmarks are in proxylogin_bench_test.go.
+// BenchmarkProxyIdleSessions: proxy RSS per idle spliced session
+// ($MSGPLEX_BENCH_SESSIONS sessions, default 2000).
 
 func startBenchProxy(b *testing.B) (*pxProxy, *fakestore.Server) {
 	fs, err := fakestore.Start(fakestore.Options{AdminUser: "msgplex-admin", AdminPassword: "adminpw"})
@@ -1051,25 +1050,6 @@ func benchLoginOnce(b *testing.B, addr string) {
 	}
 }
 
-func BenchmarkProxyLogins(b *testing.B) {
-	px, _ := startBenchProxy(b)
-	pid := px.pid()
-	benchLoginOnce(b, px.Addr) // warm the directory cache
-	lat := make([]time.Duration, b.N)
-	cpu0 := procCPU(b, pid)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		benchLoginOnce(b, px.Addr)
-		lat[i] = time.Since(t0)
-	}
-	b.StopTimer()
-	cpu := procCPU(b, pid) - cpu0
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "proxy-cpu-µs/login")
-}
-
 func BenchmarkProxyIdleSessions(b *testing.B) {
 	n := 2000
 	if v := os.Getenv("MSGPLEX_BENCH_SESSIONS"); v != "" {
@@ -1142,24 +1122,6 @@ func TestCounterutilStoreFile(t *testing.T) {
 	if out, err := e2e.Run(t, "counterutil", "--config", cfg, "-o", "imapstat"); err == nil {
 		t.Fatalf("missing proxy counters file not reported:\n%s", out)
 	}
-}
-
-// BenchmarkProxyLoginsParallel: login throughput with 8 clients at once.
-func BenchmarkProxyLoginsParallel(b *testing.B) {
-	px, _ := startBenchProxy(b)
-	pid := px.pid()
-	benchLoginOnce(b, px.Addr)
-	cpu0 := procCPU(b, pid)
-	b.SetParallelism(4) // × GOMAXPROCS clients
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			benchLoginOnce(b, px.Addr)
-		}
-	})
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
-	b.ReportMetric(float64((procCPU(b, pid)-cpu0).Microseconds())/float64(b.N), "proxy-cpu-µs/login")
 }
 
 // storeBench is a msgplex store with alice (and a message of size bytes
@@ -1291,27 +1253,6 @@ func benchUntil(b *testing.B, r *bufio.Reader, tag string) string {
 	}
 	b.Fatal("no tagged response")
 	return ""
-}
-
-// BenchmarkProxyLoginsStore: connect, LOGIN, LOGOUT against the msgplex
-// store, through the proxy and direct.
-func BenchmarkProxyLoginsStore(b *testing.B) {
-	sb := startStoreBench(b, 0)
-	for _, tc := range []struct{ name, addr string }{{"proxy", sb.px.Addr}, {"direct", sb.store.Addr}} {
-		b.Run(tc.name, func(b *testing.B) {
-			benchLoginOnce(b, tc.addr)
-			lat := make([]time.Duration, b.N)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
-				benchLoginOnce(b, tc.addr)
-				lat[i] = time.Since(t0)
-			}
-			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-		})
-	}
 }
 
 // TestProxyProtocolChain: a trusted balancer's PROXY header gives the
