@@ -83,6 +83,7 @@ type newMsg struct {
 	date time.Time
 	sys  uint32
 	kws  []string
+	kw   uint64 // kws as bits of the folder's table (set by placeAll)
 	blob []byte
 }
 
@@ -93,52 +94,81 @@ func renameInto(src, dst string) error { return os.Rename(src, dst) }
 
 // add gives msgs the next UIDs, places their files (fsyncing their
 // directories), appends their cache entries (fdatasync), writes their
-// records (fdatasync) and then the header (fdatasync).
-func (t *txn) add(msgs []newMsg, place placeFunc) ([]uint32, error) {
-	if uint64(t.h.UIDNext)+uint64(len(msgs)) >= 1<<32 {
-		return nil, fmt.Errorf("%s: %w", t.dir, ErrFull)
+// records (fdatasync) and then the header (fdatasync). When it fails
+// before writing the header (ENOSPC, EIO) it removes the message files it
+// placed: the caller answers NO, so Reconstruct must not adopt them later.
+func (t *txn) add(msgs []newMsg, place placeFunc) (uids []uint32, err error) {
+	var placed []string
+	defer func() {
+		if err != nil {
+			for _, p := range placed {
+				_ = os.Remove(p)
+			}
+		}
+	}()
+	uids, placed, err = t.placeAll(msgs, place)
+	if err != nil {
+		return nil, err
 	}
 	recs := make([]index.Record, len(msgs))
-	uids := make([]uint32, len(msgs))
-	dirs := map[string]bool{}
 	modseq := t.h.HighestModSeq + 1
 	for i, a := range msgs {
-		kw, err := keywordBits(&t.h, a.kws, true)
-		if err != nil {
-			return nil, err
-		}
-		uid := t.h.UIDNext + uint32(i)
-		uids[i] = uid
-		recs[i] = index.Record{UID: uid, Flags: a.sys, Keywords: kw, Date: a.date,
+		recs[i] = index.Record{UID: uids[i], Flags: a.sys, Keywords: a.kw, Date: a.date,
 			Size: uint64(a.size), ModSeq: modseq}
-		sub, err := ensureSubdir(t.dir, uid)
-		if err != nil {
-			return nil, err
-		}
-		if err := place(a.path, MessagePath(t.dir, uid)); err != nil {
-			return nil, fmt.Errorf("place message %d: %w", uid, err)
-		}
-		dirs[sub] = true
 	}
 	// The directories, store.cache and the records are independent: sync
 	// them in parallel; all must be durable before the header.
-	if err := t.syncBeforeHeader(dirs, msgs, recs); err != nil {
+	if err := t.syncBeforeHeader(placed, msgs, recs); err != nil {
 		return nil, err
 	}
 	for i := range recs {
 		t.countNew(&recs[i])
 	}
 	t.h.HighestModSeq = modseq
+	placed = nil // from here on a failure may have counted them
 	return uids, t.writeHeader(true)
+}
+
+// placeAll gives msgs the next UIDs (and their keywords bits) and puts
+// their files in place; it returns the paths placed, also on error.
+func (t *txn) placeAll(msgs []newMsg, place placeFunc) ([]uint32, []string, error) {
+	if uint64(t.h.UIDNext)+uint64(len(msgs)) >= 1<<32 {
+		return nil, nil, fmt.Errorf("%s: %w", t.dir, ErrFull)
+	}
+	uids := make([]uint32, len(msgs))
+	var placed []string
+	for i := range msgs {
+		a := &msgs[i]
+		kw, err := keywordBits(&t.h, a.kws, true)
+		if err != nil {
+			return nil, placed, err
+		}
+		a.kw = kw
+		uid := t.h.UIDNext + uint32(i)
+		uids[i] = uid
+		if _, err := ensureSubdir(t.dir, uid); err != nil {
+			return nil, placed, err
+		}
+		dst := MessagePath(t.dir, uid)
+		if err := place(a.path, dst); err != nil {
+			return nil, placed, fmt.Errorf("place message %d: %w", uid, err)
+		}
+		placed = append(placed, dst)
+	}
+	return uids, placed, nil
 }
 
 // syncBeforeHeader makes the message directories, the cache entries and
 // the records of new messages durable, concurrently: they are
 // independent, and all must be durable before the header.
-func (t *txn) syncBeforeHeader(dirs map[string]bool, msgs []newMsg, recs []index.Record) error {
+func (t *txn) syncBeforeHeader(placed []string, msgs []newMsg, recs []index.Record) error {
 	cache, err := t.prepareCache(msgs, recs)
 	if err != nil {
 		return err
+	}
+	dirs := map[string]bool{}
+	for _, p := range placed {
+		dirs[filepath.Dir(p)] = true
 	}
 	var g errgroup.Group
 	for d := range dirs {
