@@ -70,7 +70,13 @@ const adminPW = "s3cret-admin"
 
 func newEnv(t testing.TB, mod func(*Options)) *env {
 	t.Helper()
-	st, err := store.Open(store.Options{DataRoot: t.TempDir(), Budget: index.NewBudget(64 << 20), Summarize: message.Summarize})
+	return newEnvAt(t, t.TempDir(), 64<<20, mod)
+}
+
+// newEnvAt is newEnv with the data root and the mapping budget given.
+func newEnvAt(t testing.TB, root string, budget int64, mod func(*Options)) *env {
+	t.Helper()
+	st, err := store.Open(store.Options{DataRoot: root, Budget: index.NewBudget(budget), Summarize: message.Summarize})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package imapd
 
 import (
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -58,4 +60,30 @@ func TestStoreAnswerAfterForeignExpunge(t *testing.T) {
 	if !strings.Contains(out, `\Flagged`) {
 		t.Errorf("after the expunge, message 2 lacks its flag:\n%s", out)
 	}
+}
+
+// APPEND on a full disk answers NO [OVERQUOTA] (not SERVERBUG), stores
+// nothing, and the folder stays usable.
+func TestAppendDiskFull(t *testing.T) {
+	root := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", root).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v: %s)", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", root).CombinedOutput(); err != nil {
+			t.Errorf("umount: %v: %s", err, out)
+		}
+	})
+	e := newEnvAt(t, root, 0, nil)
+	tc := e.login("alice")
+	big := "Subject: big\r\n\r\n" + strings.Repeat("0123456789abcde\n", 5<<16) // 5 MiB
+	tc.send(fmt.Sprintf("A1 APPEND INBOX {%d+}", len(big)))
+	tc.c.Write([]byte(big + "\r\n"))
+	tc.expect("A1 NO [OVERQUOTA]")
+	appendRaw(t, tc, "INBOX", msg1)
+	out := tc.do("A2 SELECT INBOX", "A2 OK")
+	if !strings.Contains(out, "* 1 EXISTS") || !strings.Contains(out, "[UIDNEXT 2]") {
+		t.Errorf("after the failed APPEND:\n%s", out)
+	}
+	tc.do("A3 LOGOUT", "A3 OK")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -92,6 +93,7 @@ var (
 	errReadOnly      = &imap.Error{Type: imap.StatusResponseTypeNo, Code: "READ-ONLY", Text: "Mailbox is read-only (EXAMINE)"}
 	errServerBug     = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeServerBug, Text: "Internal error, see the server log"}
 	errCorrupt       = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeServerBug, Text: "Mailbox has an invalid format; a repair has been requested"}
+	errDiskFull      = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeOverQuota, Text: "Not enough disk space"}
 	errUnavailable   = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Service temporarily unavailable"}
 )
 
@@ -117,6 +119,11 @@ func (s *session) fail(op, folder string, err error) error {
 			s.srv.opts.Repair.RequestRepair(s.user, folder)
 		}
 		return errCorrupt
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		// Nothing was stored (package mailbox cleans up); say why, as
+		// Dovecot does, instead of SERVERBUG.
+		s.log.Error(op+" failed: disk full", "user", s.user, "client", s.clientAddr(), "folder", folder, "err", err)
+		return errDiskFull
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.Warn(op+" timed out", "user", s.user, "client", s.clientAddr(), "folder", folder, "err", err)
 		return errUnavailable
