@@ -9,55 +9,66 @@ import (
 )
 
 // forEach calls f for every message of the view in numSet, in sequence
-// order, stopping at the first error. Numbers past the end are skipped
-// (imapserver then answers OK, as the library does).
+// order, each once, stopping at the first error. Numbers past the end are
+// skipped (imapserver then answers OK, as the library does). It holds
+// ranges, not one entry per message: "1:*" over ten million messages
+// costs no memory.
 func (s *session) forEach(numSet imap.NumSet, f func(m mailbox.Message) error) error {
-	seqs, err := s.resolve(numSet)
+	ranges, err := s.resolve(numSet)
 	if err != nil {
 		return err
 	}
-	for _, seq := range seqs {
-		m, err := s.sel.Message(seq)
-		if err != nil {
-			return s.fail("read index", s.selName, err)
-		}
-		if err := f(m); err != nil {
-			return err
+	for _, r := range ranges {
+		for seq := r.lo; seq >= r.lo && seq <= r.hi; seq++ {
+			m, err := s.sel.Message(seq)
+			if err != nil {
+				return s.fail("read index", s.selName, err)
+			}
+			if err := f(m); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// resolve turns a sequence or UID set into sorted sequence numbers.
-func (s *session) resolve(numSet imap.NumSet) ([]uint32, error) {
+// seqRange is a closed range of sequence numbers, lo >= 1.
+type seqRange struct{ lo, hi uint32 }
+
+// resolve turns a sequence or UID set into sorted, disjoint ranges of
+// sequence numbers of the view.
+func (s *session) resolve(numSet imap.NumSet) ([]seqRange, error) {
 	count := s.sel.Count()
-	if imap.IsSearchRes(numSet) {
-		var out []uint32
-		for _, uid := range s.searchRes {
-			if seq, ok := s.sel.SeqOf(uid); ok {
-				out = append(out, seq)
-			}
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-		return out, nil
-	}
-	seen := map[uint32]bool{}
-	var out []uint32
+	var out []seqRange
 	add := func(lo, hi uint32) {
-		for seq := lo; seq <= hi && seq != 0; seq++ {
-			if !seen[seq] {
-				seen[seq] = true
-				out = append(out, seq)
-			}
+		lo = max(lo, 1)
+		if hi = min(hi, count); lo <= hi {
+			out = append(out, seqRange{lo, hi})
 		}
 	}
 	switch set := numSet.(type) {
 	case imap.SeqSet:
+		if imap.IsSearchRes(set) {
+			for _, uid := range s.searchRes {
+				if seq, ok := s.sel.SeqOf(uid); ok {
+					add(seq, seq)
+				}
+			}
+			break
+		}
 		for _, r := range set {
 			lo, hi := staticRange(r.Start, r.Stop, count)
-			add(lo, min(hi, count))
+			add(lo, hi)
 		}
 	case imap.UIDSet:
+		if imap.IsSearchRes(set) {
+			for _, uid := range s.searchRes {
+				if seq, ok := s.sel.SeqOf(uid); ok {
+					add(seq, seq)
+				}
+			}
+			break
+		}
 		if count == 0 {
 			return nil, nil
 		}
@@ -71,20 +82,32 @@ func (s *session) resolve(numSet imap.NumSet) ([]uint32, error) {
 			if err != nil {
 				return nil, err
 			}
-			b, err := s.lowerBound(hi+1, count)
-			if err != nil {
-				return nil, err
-			}
-			if hi == ^uint32(0) {
-				b = count + 1
+			b := count + 1
+			if hi != ^uint32(0) {
+				if b, err = s.lowerBound(hi+1, count); err != nil {
+					return nil, err
+				}
 			}
 			if a < b {
 				add(a, b-1)
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
+	return mergeRanges(out), nil
+}
+
+// mergeRanges sorts ranges and joins overlapping and adjacent ones.
+func mergeRanges(rs []seqRange) []seqRange {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].lo < rs[j].lo })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && uint64(r.lo) <= uint64(out[n-1].hi)+1 {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // staticRange replaces "*" (0) by max and orders the range.

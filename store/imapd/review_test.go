@@ -3,8 +3,13 @@ package imapd
 import (
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
+
+	"msgplex/store/mailbox"
 )
 
 // An APPEND from another session must not claim the \Recent state of
@@ -86,4 +91,56 @@ func TestAppendDiskFull(t *testing.T) {
 		t.Errorf("after the failed APPEND:\n%s", out)
 	}
 	tc.do("A3 LOGOUT", "A3 OK")
+}
+
+// countFolder is a Folder of n messages whose UID is twice their
+// sequence number; only Count and Message work.
+type countFolder struct {
+	Folder
+	n uint32
+}
+
+func (f countFolder) Count() uint32 { return f.n }
+
+func (f countFolder) Message(seq uint32) (mailbox.Message, error) {
+	return mailbox.Message{Seq: seq, UID: 2 * seq}, nil
+}
+
+// Resolving "1:*" over ten million messages is one range, not a set of
+// ten million numbers; overlapping and unordered parts come out sorted,
+// merged and each number once.
+func TestResolveRanges(t *testing.T) {
+	s := &session{sel: countFolder{n: 10_000_000}}
+	all := imap.SeqSet{{Start: 1, Stop: 0}}
+	allocs := testing.AllocsPerRun(5, func() {
+		if r, err := s.resolve(all); err != nil || len(r) != 1 || r[0] != (seqRange{1, 10_000_000}) {
+			t.Fatalf("1:* = %v, %v", r, err)
+		}
+	})
+	if allocs > 3 {
+		t.Errorf("resolve(1:*) made %v allocations", allocs)
+	}
+	for _, c := range []struct {
+		set  imap.NumSet
+		want []seqRange
+	}{
+		{imap.SeqSet{{Start: 7, Stop: 9}, {Start: 1, Stop: 1}, {Start: 8, Stop: 12}, {Start: 2, Stop: 2}}, []seqRange{{1, 2}, {7, 12}}},
+		{imap.SeqSet{{Start: 0, Stop: 9_999_999}}, []seqRange{{9_999_999, 10_000_000}}},
+		{imap.SeqSet{{Start: 10_000_005, Stop: 10_000_009}}, nil},
+		// UIDs are 2*seq: UID 5:* with the highest UID 20000000 is seq 3..end.
+		{imap.UIDSet{{Start: 5, Stop: 0}}, []seqRange{{3, 10_000_000}}},
+		// 30000000:* with a lower highest UID is "highest:30000000" (RFC 3501 §6.4.8).
+		{imap.UIDSet{{Start: 30_000_000, Stop: 0}}, []seqRange{{10_000_000, 10_000_000}}},
+		{imap.UIDSet{{Start: 1, Stop: 1}, {Start: 3, Stop: 3}}, nil},
+		{imap.UIDSet{{Start: 4, Stop: 6}, {Start: 2, Stop: 4}}, []seqRange{{1, 3}}},
+	} {
+		got, err := s.resolve(c.set)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("resolve(%v) = %v, %v; want %v", c.set, got, err, c.want)
+		}
+	}
+	empty := &session{sel: countFolder{}}
+	if r, err := empty.resolve(all); err != nil || len(r) != 0 {
+		t.Errorf("1:* on an empty folder = %v, %v", r, err)
+	}
 }
