@@ -130,14 +130,32 @@ func (s *session) listEntries() ([]listEntry, error) {
 
 func matchAny(name, ref string, patterns []string) bool {
 	for _, p := range patterns {
-		if strings.EqualFold(name, "INBOX") && strings.EqualFold(ref+p, "inbox") {
-			return true
-		}
-		if imapserver.MatchList(name, '/', ref, p) {
+		r, p := inboxCase(name, ref, p)
+		if imapserver.MatchList(name, '/', r, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// inboxCase makes a leading "inbox" of the reference, or of the pattern
+// when the reference is empty, match INBOX and the folders below it in
+// any case (RFC 3501 §5.1: INBOX is case-insensitive), so that
+// `LIST "" inbox*` or `LIST "inbox/" %` find them as Dovecot does.
+func inboxCase(name, ref, pattern string) (string, string) {
+	if name != "INBOX" && !strings.HasPrefix(name, "INBOX/") {
+		return ref, pattern
+	}
+	fix := func(s string) string {
+		if len(s) >= 5 && strings.EqualFold(s[:5], "inbox") && (len(s) == 5 || strings.ContainsRune("/*%", rune(s[5]))) {
+			return "INBOX" + s[5:]
+		}
+		return s
+	}
+	if ref != "" {
+		return fix(ref), pattern
+	}
+	return ref, fix(pattern)
 }
 
 // wildcardLevel says whether a non-existent parent should be listed: only

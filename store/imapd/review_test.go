@@ -144,3 +144,26 @@ func TestResolveRanges(t *testing.T) {
 		t.Errorf("1:* on an empty folder = %v, %v", r, err)
 	}
 }
+
+// INBOX is case-insensitive also as the start of a LIST pattern or
+// reference, for INBOX itself and the folders below it.
+func TestListInboxAnyCase(t *testing.T) {
+	e := newEnv(t, nil)
+	tc := e.login("alice")
+	tc.do("A1 CREATE INBOX/sub", "A1 OK")
+	tc.do("A2 CREATE inboxy", "A2 OK")
+	for _, c := range []struct{ cmd, want, not string }{
+		{`B1 LIST "" inbox`, `"/" INBOX`, "INBOX/sub"},
+		{`B2 LIST "" inbox*`, `"/" "INBOX/sub"`, "Sent"},
+		{`B3 LIST "" Inbox/%`, `"/" "INBOX/sub"`, `"/" INBOX` + "\n"},
+		{`B4 LIST "inbox/" %`, `"/" "INBOX/sub"`, "inboxy"},
+		{`B5 LIST "" inbox%`, `"/" INBOX`, "INBOX/sub"},
+		{`B6 LIST "" inbox*`, `"/" INBOX`, "Sent"},
+	} {
+		tag, _, _ := strings.Cut(c.cmd, " ")
+		out := tc.do(c.cmd, tag+" OK")
+		if !strings.Contains(out, c.want) || strings.Contains(out, c.not) {
+			t.Errorf("%s: want %q, not %q:\n%s", c.cmd, c.want, c.not, out)
+		}
+	}
+}
