@@ -2,6 +2,8 @@ package benchstore
 
 import (
 	"fmt"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +11,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// BenchmarkStore measures Dovecot, then msgplex, with the same messages
-// and the same client code; scripts/bench.sh pairs the figures.
+// BenchmarkStore measures reads on Dovecot, then on msgplex, then writes
+// on fresh instances of both in alternating rounds, with the same
+// messages and the same client code; scripts/bench.sh pairs the figures.
 func BenchmarkStore(b *testing.B) {
 	sc := scaleFromEnv(b)
 	rec := newRecorder(b)
@@ -19,6 +22,7 @@ func BenchmarkStore(b *testing.B) {
 		sc.Name, sc.Sizes, sc.MsgplexOnly, len(msgs), corpusBytes(msgs))
 	b.Run("dovecot", func(b *testing.B) { benchDovecot(b, sc, rec, msgs) })
 	b.Run("msgplex", func(b *testing.B) { benchMsgplex(b, sc, rec, msgs) })
+	b.Run("write", func(b *testing.B) { benchWrites(b, sc, rec, msgs) })
 }
 
 // folderUser is the user whose INBOX holds the built folder of n
@@ -107,42 +111,91 @@ func readFigures(b *testing.B, sc scale, rec *recorder, srv server, sizes []int,
 	}
 }
 
-// writeFigures measures APPEND rates and BODY[] throughput on srv, whose
-// users app1, app4 and body start empty.
-func writeFigures(b *testing.B, sc scale, rec *recorder, srv server, msgs [][]byte) {
+// benchWrites starts a fresh Dovecot and a fresh msgplex store (empty
+// users app1, app4, body) and measures APPEND rates in alternating rounds,
+// so that both servers see the same background load on this shared
+// machine, then BODY[] throughput on each.
+func benchWrites(b *testing.B, sc scale, rec *recorder, msgs [][]byte) {
+	tmp := workDir(b)
+	d := startDovecot(b, filepath.Join(tmp, "dovecot"), filepath.Join(tmp, "dovecot-mail"))
+	srvs := []server{
+		{Name: "dovecot", Addr: d.Addr, Pass: dovecotPass, Root: d.pid},
+		startMsgplex(b, filepath.Join(tmp, "msgplex"), msgplexUsers(b, tmp, sc)),
+	}
 	for _, clients := range []int{1, 4} {
 		name := fmt.Sprintf("append-c%d", clients)
 		user := fmt.Sprintf("app%d", clients)
-		figure(b, rec, name, srv.Name, names(name), func(b *testing.B) error {
-			res, err := appendRate(srv, user, msgs, clients, sc.AppendMax, sc.AppendDur)
-			if err != nil {
-				return fmt.Errorf("after %d APPENDs: %w", res.Msgs, err)
+		b.Run(name, func(b *testing.B) {
+			rates := map[string][]float64{}
+			errs := map[string]error{}
+			for round := 0; round < sc.AppendRounds; round++ {
+				for _, srv := range srvs {
+					if errs[srv.Name] != nil {
+						continue
+					}
+					res, err := appendRate(srv, user, msgs, clients, sc.AppendMax, sc.AppendDur)
+					if err != nil {
+						errs[srv.Name] = fmt.Errorf("round %d, after %d APPENDs: %w", round+1, res.Msgs, err)
+						continue
+					}
+					rates[srv.Name] = append(rates[srv.Name], res.rate())
+				}
 			}
-			rec.add(b, name, srv.Name, res.rate(), "msgs/s",
-				fmt.Sprintf("%d msgs, %d bytes in %v", res.Msgs, res.Bytes, res.Elapsed.Round(time.Millisecond)))
-			return nil
+			for _, srv := range srvs {
+				if err := errs[srv.Name]; err != nil {
+					rec.missing(name, srv.Name, err)
+					b.Error(err)
+					continue
+				}
+				rec.addAs(b, name, srv.Name, median(rates[srv.Name]), "msgs/s", "msgs/s-"+srv.Name,
+					fmt.Sprintf("median of %d rounds: %s", len(rates[srv.Name]), roundList(rates[srv.Name])))
+			}
 		})
 	}
-	figure(b, rec, "body50m", srv.Name, names("body50m"), func(b *testing.B) error {
-		big := bigMessage(bodySize)
-		c, err := appendClient(srv, "body")
-		if err != nil {
-			return err
-		}
-		uid, err := appendOne(c, big, nil)
-		c.Close()
-		if err != nil {
-			return err
-		}
-		if uid == 0 {
-			uid = imap.UID(1) // the only message of a fresh folder
-		}
-		n, d, err := bodyFetch(srv, "body", uid, int64(len(big)), sc.BodyReps, 2*time.Minute)
-		if err != nil {
-			return err
-		}
-		rec.add(b, "body50m", srv.Name, float64(n)/1e6/d.Seconds(), "MB/s",
-			fmt.Sprintf("%d fetches of %d bytes in %v", n/int64(len(big)), len(big), d.Round(time.Millisecond)))
-		return nil
-	})
+	for _, srv := range srvs {
+		figure(b, rec, "body50m/"+srv.Name, srv.Name, names("body50m"), func(b *testing.B) error {
+			return bodyFigure(b, sc, rec, srv)
+		})
+	}
+}
+
+// bodyFigure APPENDs one 50 MiB message for user body and times fetching it.
+func bodyFigure(b *testing.B, sc scale, rec *recorder, srv server) error {
+	big := bigMessage(bodySize)
+	c, err := appendClient(srv, "body")
+	if err != nil {
+		return err
+	}
+	uid, err := appendOne(c, big, nil)
+	c.Close()
+	if err != nil {
+		return err
+	}
+	if uid == 0 {
+		uid = imap.UID(1) // the only message of a fresh folder
+	}
+	n, d, err := bodyFetch(srv, "body", uid, int64(len(big)), sc.BodyReps, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	rec.add(b, "body50m", srv.Name, float64(n)/1e6/d.Seconds(), "MB/s",
+		fmt.Sprintf("%d fetches of %d bytes in %v", n/int64(len(big)), len(big), d.Round(time.Millisecond)))
+	return nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func roundList(v []float64) string {
+	var parts []string
+	for _, x := range v {
+		parts = append(parts, fmt.Sprintf("%.0f", x))
+	}
+	return strings.Join(parts, " ")
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,8 +69,6 @@ func benchMsgplex(b *testing.B, sc scale, rec *recorder, msgs [][]byte) {
 		fetch[n] = true
 	}
 	readFigures(b, sc, rec, srv, all, fetch)
-	w := startMsgplex(b, filepath.Join(tmp, "fresh"), ldif)
-	writeFigures(b, sc, rec, w, msgs)
 }
 
 // maxFilesFolder is the largest built folder with message files; larger
@@ -117,49 +113,4 @@ func bulkBuild(dataRoot, user string, msgs [][]byte, n int, withFiles bool) erro
 		}
 	}
 	return nil
-}
-
-// appendBuild APPENDs n messages with clients connections (bounded by
-// maxDur), message i being msgs[i%len(msgs)] with flagsFor(i).
-func appendBuild(srv server, user string, msgs [][]byte, n, clients int, maxDur time.Duration) error {
-	var (
-		next  atomic.Int64
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	deadline := time.Now().Add(maxDur)
-	for k := 0; k < clients; k++ {
-		c, err := appendClient(srv, user)
-		if err != nil {
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if time.Now().After(deadline) {
-					mu.Lock()
-					first = fmt.Errorf("not done in %v", maxDur)
-					mu.Unlock()
-					return
-				}
-				if _, err := appendOne(c, msgs[i%len(msgs)], flagsFor(i)); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }

@@ -35,6 +35,13 @@ func (r *recorder) add(b *testing.B, figure, server string, value float64, unit,
 	r.write(figure, server, fmt.Sprintf("%.6g", value), unit, note)
 }
 
+// addAs is add with a metric unit of its own for b (several servers'
+// figures reported on one sub-benchmark).
+func (r *recorder) addAs(b *testing.B, figure, server string, value float64, unit, metricUnit, note string) {
+	b.ReportMetric(value, metricUnit)
+	r.write(figure, server, fmt.Sprintf("%.6g", value), unit, note)
+}
+
 // missing records that a figure could not be measured, and why.
 func (r *recorder) missing(figure, server string, why error) {
 	r.write(figure, server, "NA", "", why.Error())

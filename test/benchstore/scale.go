@@ -22,9 +22,12 @@ type scale struct {
 	// MsgplexOnly are sizes built (bulk import) and measured on msgplex
 	// alone.
 	MsgplexOnly []int
-	// AppendMax and AppendDur bound each APPEND-rate run.
-	AppendMax int
-	AppendDur time.Duration
+	// AppendRounds is how many alternating rounds (Dovecot, msgplex,
+	// Dovecot, ...) each APPEND rate takes; the median is reported.
+	// AppendMax and AppendDur bound each round.
+	AppendRounds int
+	AppendMax    int
+	AppendDur    time.Duration
 	// SelectReps bounds the timed SELECTs (and STATUSes) per folder.
 	SelectReps int
 	// IdleSessions is N for the memory figure.
@@ -36,11 +39,11 @@ type scale struct {
 func scaleFromEnv(tb testing.TB) scale {
 	switch s := os.Getenv("BENCH_SCALE"); s {
 	case "", "small":
-		return scale{Name: "small", Sizes: []int{10000}, AppendMax: 400, AppendDur: 20 * time.Second,
+		return scale{Name: "small", Sizes: []int{10000}, AppendRounds: 3, AppendMax: 200, AppendDur: 5 * time.Second,
 			SelectReps: 100, IdleSessions: 50, BodyReps: 2}
 	case "full":
 		return scale{Name: "full", Sizes: []int{10000, 1000000}, MsgplexOnly: []int{10000000},
-			AppendMax: 4000, AppendDur: 30 * time.Second, SelectReps: 200, IdleSessions: 200, BodyReps: 3}
+			AppendRounds: 5, AppendMax: 1500, AppendDur: 8 * time.Second, SelectReps: 200, IdleSessions: 200, BodyReps: 3}
 	default:
 		tb.Fatalf("BENCH_SCALE=%q: want small or full", s)
 		return scale{}
