@@ -12,7 +12,9 @@ import (
 
 // Limits on names.
 const (
-	MaxNameLen = 512 // bytes of a folder name
+	// MaxNameLen bounds a folder name: its directory name (EscapeFolder,
+	// where "/" takes 3 bytes) must fit the file system's NAME_MAX.
+	MaxNameLen = 255
 	MaxUserLen = 255 // bytes of a user id
 )
 
@@ -20,8 +22,9 @@ const (
 const Inbox = "INBOX"
 
 // ValidateName checks an IMAP folder name (UTF-8, "/" delimiter): no
-// empty, "." or ".." segments, no NUL or control characters, at most 512
-// bytes, not starting or ending with "/". "inbox" in any case is INBOX,
+// empty, "." or ".." segments, no NUL or control characters, at most
+// MaxNameLen bytes as a directory name (EscapeFolder), not starting or
+// ending with "/". "inbox" in any case is INBOX,
 // also as the first segment of a longer name ("inbox/x" is "INBOX/x").
 // Errors wrap ErrBadName.
 func ValidateName(name string) (canonical string, err error) {
@@ -52,7 +55,11 @@ func ValidateName(name string) (canonical string, err error) {
 	if strings.EqualFold(segs[0], Inbox) {
 		segs[0] = Inbox
 	}
-	return strings.Join(segs, "/"), nil
+	canonical = strings.Join(segs, "/")
+	if len(EscapeFolder(canonical)) > MaxNameLen {
+		return bad(fmt.Sprintf("longer than %d bytes once \"/\" and \"%%\" are escaped", MaxNameLen))
+	}
+	return canonical, nil
 }
 
 // ValidateUser checks a user id used in paths: not empty, at most 255

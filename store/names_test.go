@@ -26,6 +26,9 @@ func TestValidateName(t *testing.T) {
 		{"a.b/..c/d..", "a.b/..c/d.."},
 		{long, long},
 		{long + "b", ""},
+		{strings.Repeat("a/", 63) + "aaa", strings.Repeat("a/", 63) + "aaa"}, // 255 bytes escaped
+		{strings.Repeat("a/", 63) + "aaaa", ""},                              // 256 bytes escaped
+		{strings.Repeat("%", 86), ""},
 		{"", ""},
 		{"..", ""},
 		{".", ""},
@@ -162,4 +165,23 @@ func FuzzValidateName(f *testing.F) {
 			t.Fatalf("round trip %q -> %q -> %q %v", c, d, back, ok)
 		}
 	})
+}
+
+// Every name ValidateName accepts can be created on disk: the longest
+// ones, with escaped "/" and "%", do not fail with ENAMETOOLONG.
+func TestLongestNamesCreate(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	ctx := t.Context()
+	for _, name := range []string{
+		strings.Repeat("x", MaxNameLen),
+		strings.Repeat("a/", 63) + "aaa",
+		strings.Repeat("%", 85),
+	} {
+		if _, err := ValidateName(name); err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if err := s.CreateFolder(ctx, "alice", name, CreateOptions{}); err != nil {
+			t.Errorf("create %d-byte name: %v", len(name), err)
+		}
+	}
 }
