@@ -1,0 +1,367 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	maxChunk   = 1 << 20 // bytes per splice(2) and pipe size, as Go's own splice
+	maxRounds  = 16      // pipe fills per direction per wake-up (fairness)
+	maxEvents  = 256     // per epoll_wait
+	tickMax    = time.Second
+	tickMin    = 5 * time.Millisecond
+	spliceFlag = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
+)
+
+var errNoPipe = errors.New("relay: no splice pipe")
+
+// loop is one event loop.
+type loop struct {
+	epfd, evfd int
+	sessions   map[int32]*session // by fd, two entries per session
+	pipes      []pipe             // idle, each empty
+	maxPipes   int
+	base       time.Time
+	now        int64         // ns since base, read once per wake-up
+	tick       time.Duration // idle sweep period
+	nextSweep  int64
+	stalls     int64 // destination answered EAGAIN with bytes pending (tests)
+
+	mu     sync.Mutex
+	queue  []*session
+	closed bool
+}
+
+func newLoop(maxPipes int) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("relay: epoll_create1: %w", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("relay: eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, fmt.Errorf("relay: epoll_ctl eventfd: %w", err)
+	}
+	return &loop{epfd: epfd, evfd: evfd, sessions: map[int32]*session{}, maxPipes: maxPipes,
+		base: time.Now(), tick: tickMax}, nil
+}
+
+// close releases the loop's descriptors (it must not be running).
+func (l *loop) close() {
+	for _, p := range l.pipes {
+		unix.Close(int(p.r))
+		unix.Close(int(p.w))
+	}
+	l.pipes = nil
+	unix.Close(l.epfd)
+	unix.Close(l.evfd)
+}
+
+// enqueue hands s to the loop; false if the loop has stopped.
+func (l *loop) enqueue(s *session) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.queue = append(l.queue, s)
+	l.wake()
+	return true
+}
+
+func (l *loop) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	l.wake()
+}
+
+func (l *loop) wake() {
+	one := [8]byte{1}
+	unix.Write(l.evfd, one[:]) // EAGAIN: the counter is already non-zero
+}
+
+// run serves events until stop; then it cancels every session.
+func (l *loop) run() {
+	defer l.close()
+	events := make([]unix.EpollEvent, maxEvents)
+	l.nextSweep = int64(l.tick)
+	for {
+		wait := max((l.nextSweep-l.now)/int64(time.Millisecond), 1)
+		n, err := unix.EpollWait(l.epfd, events, int(wait))
+		if err != nil && err != unix.EINTR {
+			panic(fmt.Sprintf("relay: epoll_wait: %v", err)) // EBADF/EINVAL: a bug
+		}
+		l.now = int64(time.Since(l.base))
+		for _, ev := range events[:max(n, 0)] {
+			if ev.Fd == int32(l.evfd) {
+				if l.drainQueue() {
+					l.cancelAll()
+					return
+				}
+				continue
+			}
+			if s := l.sessions[ev.Fd]; s != nil {
+				l.handle(s, ev.Fd, ev.Events)
+			}
+		}
+		if l.now >= l.nextSweep {
+			l.sweep()
+			l.nextSweep = l.now + int64(l.tick)
+		}
+	}
+}
+
+// drainQueue registers queued sessions; true if the loop is stopping.
+func (l *loop) drainQueue() bool {
+	var b [8]byte
+	unix.Read(l.evfd, b[:])
+	l.mu.Lock()
+	q, closed := l.queue, l.closed
+	l.queue = nil
+	l.mu.Unlock()
+	for _, s := range q {
+		l.register(s)
+	}
+	return closed
+}
+
+func (l *loop) register(s *session) {
+	s.last = l.now
+	if s.idle > 0 {
+		if t := min(max(time.Duration(s.idle)/8, tickMin), tickMax); t < l.tick {
+			l.tick = t
+			l.nextSweep = min(l.nextSweep, l.now+int64(t))
+		}
+	}
+	l.sessions[s.fd[0]] = s
+	l.sessions[s.fd[1]] = s
+	for x := range 2 {
+		s.mask[x] = s.want(x)
+		ev := unix.EpollEvent{Events: s.mask[x], Fd: s.fd[x]}
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, int(s.fd[x]), &ev); err != nil {
+			s.fail(x, errnoOf(err))
+			l.end(s)
+			return
+		}
+	}
+}
+
+// handle serves readiness ev on fd, one of s's sockets.
+func (l *loop) handle(s *session, fd int32, ev uint32) {
+	x := client
+	if fd == s.fd[server] {
+		x = server
+	}
+	acted := false
+	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && !s.dir[1-x].done && s.dir[1-x].pending > 0 {
+		l.pump(s, 1-x)
+		acted = true
+	}
+	if !s.finished() && ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLERR|unix.EPOLLHUP) != 0 &&
+		!s.dir[x].done && s.dir[x].pending == 0 {
+		l.pump(s, x)
+		acted = true
+	}
+	if !s.finished() && !acted && ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+		// Nothing to read or write on x, yet it is in error or hung up
+		// (reset while the other direction was quiet): level-triggered,
+		// this would fire forever, so end with the socket's error.
+		errno, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		if err != nil || errno == 0 {
+			errno = int(unix.EPIPE)
+		}
+		s.fail(x, unix.Errno(errno))
+	}
+	l.update(s)
+}
+
+// update ends s if it is over, else brings its epoll interest up to date.
+func (l *loop) update(s *session) {
+	if s.finished() {
+		l.end(s)
+		return
+	}
+	for x := range 2 {
+		m := s.want(x)
+		if m == s.mask[x] {
+			continue
+		}
+		// No interest at all: out of the epoll set, as EPOLLHUP cannot be
+		// masked and would fire forever (a half-closed source held back
+		// by a slow destination).
+		op := unix.EPOLL_CTL_MOD
+		switch {
+		case s.mask[x] == 0:
+			op = unix.EPOLL_CTL_ADD
+		case m == 0:
+			op = unix.EPOLL_CTL_DEL
+		}
+		s.mask[x] = m
+		ev := unix.EpollEvent{Events: m, Fd: s.fd[x]}
+		if err := unix.EpollCtl(l.epfd, op, int(s.fd[x]), &ev); err != nil {
+			s.fail(x, errnoOf(err))
+			l.end(s)
+			return
+		}
+	}
+}
+
+// pump moves bytes of direction d (source fd[d], destination fd[1-d])
+// until the source is drained or the destination is full.
+func (l *loop) pump(s *session, d int) {
+	dr := &s.dir[d]
+	src, dst := int(s.fd[d]), int(s.fd[1-d])
+	for range maxRounds {
+		if dr.pending > 0 {
+			n, err := spliceRetry(int(dr.pipe.r), dst, int(dr.pending))
+			if n > 0 {
+				dr.pending -= int32(n)
+				dr.n += int64(n)
+				s.last = l.now
+			}
+			if err == unix.EAGAIN {
+				l.stalls++
+				return // wait for EPOLLOUT on dst
+			}
+			if err != nil {
+				s.fail(1-d, errnoOf(err))
+				return
+			}
+			if dr.pending > 0 {
+				continue
+			}
+			l.putPipe(dr.pipe)
+		}
+		p, err := l.getPipe()
+		if err != nil {
+			s.fail(d, 0)
+			return
+		}
+		n, err := spliceRetry(src, int(p.w), maxChunk)
+		switch {
+		case err == unix.EAGAIN:
+			l.putPipe(p)
+			return
+		case err != nil:
+			l.putPipe(p)
+			s.fail(d, errnoOf(err))
+			return
+		case n == 0:
+			l.putPipe(p)
+			dr.done = true
+			if s.firstEOF == 0 {
+				s.firstEOF = int8(d + 1)
+			}
+			unix.Shutdown(dst, unix.SHUT_WR) // an error shows on dst's next event
+			return
+		}
+		dr.pipe, dr.pending = p, int32(n)
+		s.last = l.now
+	}
+}
+
+func spliceRetry(in, out, n int) (int, error) {
+	for {
+		m, err := unix.Splice(in, nil, out, nil, n, spliceFlag)
+		if err != unix.EINTR {
+			return int(m), err
+		}
+	}
+}
+
+// getPipe takes an empty pipe from the pool, or makes one.
+func (l *loop) getPipe() (pipe, error) {
+	if n := len(l.pipes); n > 0 {
+		p := l.pipes[n-1]
+		l.pipes = l.pipes[:n-1]
+		return p, nil
+	}
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return pipe{}, err
+	}
+	unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, maxChunk) // best effort
+	return pipe{int32(fds[0]), int32(fds[1])}, nil
+}
+
+// putPipe returns an empty pipe to the pool, or closes it.
+func (l *loop) putPipe(p pipe) {
+	if len(l.pipes) < l.maxPipes {
+		l.pipes = append(l.pipes, p)
+		return
+	}
+	unix.Close(int(p.r))
+	unix.Close(int(p.w))
+}
+
+// end closes s's sockets, frees its pipes and reports its result.
+func (l *loop) end(s *session) {
+	if s.ended {
+		return
+	}
+	s.ended = true
+	for x := range 2 {
+		if dr := &s.dir[x]; dr.pending > 0 {
+			unix.Close(int(dr.pipe.r)) // bytes inside: not reusable
+			unix.Close(int(dr.pipe.w))
+			dr.pending = 0
+		}
+		if l.sessions[s.fd[x]] == s {
+			delete(l.sessions, s.fd[x])
+		}
+		if s.mask[x] != 0 {
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, int(s.fd[x]), nil)
+		}
+	}
+	s.closeFDs()
+	go s.done(s.result())
+}
+
+// sweep ends sessions quiet for their idle timeout.
+func (l *loop) sweep() {
+	for fd, s := range l.sessions {
+		if fd == s.fd[client] && s.idle > 0 && l.now-s.last >= s.idle {
+			s.idleEnd = true
+			l.end(s)
+		}
+	}
+}
+
+// cancelAll ends every session as cancelled (Close).
+func (l *loop) cancelAll() {
+	for fd, s := range l.sessions {
+		if fd == s.fd[client] {
+			s.cancelled = true
+			l.end(s)
+		}
+	}
+	l.mu.Lock()
+	q := l.queue
+	l.queue = nil
+	l.mu.Unlock()
+	for _, s := range q {
+		s.cancelled = true
+		s.closeFDs()
+		go s.done(s.result())
+	}
+}
+
+func errnoOf(err error) unix.Errno {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return 0
+}
