@@ -18,6 +18,21 @@
 // *net.TCPConn (never wrapped, so the proxy keeps the kernel's splice path)
 // plus any bytes read past the last response (Pending).
 //
+// # Fast path
+//
+// A login costs the proxy a TCP connect and a few small reads and writes,
+// so the Dialer remembers, per store address and for Options.CacheTTL,
+// what the store said at its last successful login: whether its greeting
+// offered AUTH=PLAIN and SASL-IR, and its post-login capabilities when its
+// OK carried none. With that known, the PROXY header and the AUTHENTICATE
+// command go out in one write right after connect, before the greeting is
+// read (IMAP servers read commands only after greeting, so they wait in
+// the socket), and no CAPABILITY command is sent: a login is one write and
+// the reads of the greeting and the tagged OK. If a pipelined login is
+// refused, the memory is dropped and the login is redone the careful way
+// on a new connection (the store may have changed). Host names are
+// resolved once per CacheTTL; IP literals never.
+//
 // # Health
 //
 // An address that fails to connect, greet or answer is marked down for
@@ -29,7 +44,6 @@
 package backend
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -54,14 +68,27 @@ type Options struct {
 	SendProxyProtocol bool                                                     // send a PROXY v2 header first
 	LookupHost        func(ctx context.Context, host string) ([]string, error) // default net.DefaultResolver.LookupHost
 	Now               func() time.Time                                         // default time.Now
+	// CacheTTL: how long what a store said at login, and a host name's
+	// addresses, are remembered (see Fast path); default 1 minute,
+	// negative: never.
+	CacheTTL time.Duration
 }
+
+// keepAliveIdle: TCP keep-alive on store connections starts after this
+// much silence; the kernel's interval and count apply after it. Only two
+// socket options per connection (Go's default sets four).
+const keepAliveIdle = time.Minute
 
 // Dialer dials stores and remembers which addresses are down. Safe for
 // concurrent use.
 type Dialer struct {
-	opts Options
-	mu   sync.Mutex
-	down map[string]time.Time // address -> when it was marked down
+	bufs sync.Pool // *bufio.Reader of readerSize bytes
+
+	mu    sync.Mutex
+	opts  Options
+	down  map[string]time.Time // address -> when it was marked down
+	info  map[string]storeInfo // address -> what it said at its last login
+	hosts map[string]hostAddrs // "host port" -> resolved addresses
 }
 
 // New returns a Dialer.
@@ -81,7 +108,10 @@ func New(o Options) *Dialer {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Dialer{opts: o, down: map[string]time.Time{}}
+	if o.CacheTTL == 0 {
+		o.CacheTTL = time.Minute
+	}
+	return &Dialer{opts: o, down: map[string]time.Time{}, info: map[string]storeInfo{}, hosts: map[string]hostAddrs{}}
 }
 
 // Conn is a logged-in store connection.
@@ -148,6 +178,7 @@ func (d *Dialer) Dial(ctx context.Context, mailHost, user string, client, local 
 			return nil, last
 		}
 		d.markDown(a)
+		d.forget(a)
 		if ctx.Err() != nil {
 			break
 		}
@@ -159,18 +190,7 @@ func (d *Dialer) resolve(ctx context.Context, host, port string) ([]string, erro
 	if ip := net.ParseIP(host); ip != nil {
 		return []string{net.JoinHostPort(host, port)}, nil
 	}
-	ips, err := d.opts.LookupHost(ctx, host)
-	if err != nil {
-		return nil, fmt.Errorf("resolve: %w", err)
-	}
-	if len(ips) == 0 {
-		return nil, fmt.Errorf("resolve %s: no addresses", host)
-	}
-	out := make([]string, len(ips))
-	for i, ip := range ips {
-		out[i] = net.JoinHostPort(ip, port)
-	}
-	return out, nil
+	return d.lookup(ctx, host, port)
 }
 
 // order returns the addresses not marked down, in order; if all are down,
@@ -234,7 +254,17 @@ func (d *Dialer) options() Options {
 }
 
 func (d *Dialer) dialOne(ctx context.Context, addr, user string, client, local net.Addr) (*Conn, error) {
-	var nd net.Dialer
+	si := d.known(addr)
+	c, err := d.dialLogin(ctx, addr, user, client, local, si)
+	if err != nil && si.pipeline && errors.Is(err, ErrRefused) {
+		d.forget(addr) // the store may have changed: once more, carefully
+		c, err = d.dialLogin(ctx, addr, user, client, local, storeInfo{})
+	}
+	return c, err
+}
+
+func (d *Dialer) dialLogin(ctx context.Context, addr, user string, client, local net.Addr, si storeInfo) (*Conn, error) {
+	nd := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: keepAliveIdle, Interval: -1, Count: -1}}
 	nc, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		var errno syscall.Errno
@@ -248,7 +278,7 @@ func (d *Dialer) dialOne(ctx context.Context, addr, user string, client, local n
 		tc.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { tc.SetDeadline(time.Unix(1, 0)) })
-	c, err := d.login(tc, addr, user, client, local)
+	c, err := d.login(tc, addr, user, client, local, si)
 	stop()
 	if err != nil {
 		tc.Close()
@@ -261,33 +291,42 @@ func (d *Dialer) dialOne(ctx context.Context, addr, user string, client, local n
 	return c, nil
 }
 
-func (d *Dialer) login(tc *net.TCPConn, addr, user string, client, local net.Addr) (*Conn, error) {
+// login runs the store-admin login on tc: pipelined when si says the
+// store allows it, else greeting, CAPABILITY if needed, AUTHENTICATE.
+func (d *Dialer) login(tc *net.TCPConn, addr, user string, client, local net.Addr, si storeInfo) (*Conn, error) {
 	o := d.options()
+	var hdr []byte
 	if o.SendProxyProtocol && client != nil && local != nil {
-		h := proxyproto.HeaderProxyFromAddrs(2, client, local)
-		if _, err := h.WriteTo(tc); err != nil {
+		var err error
+		if hdr, err = proxyproto.HeaderProxyFromAddrs(2, client, local).Format(); err != nil {
 			return nil, fmt.Errorf("send PROXY header: %w", err)
 		}
 	}
-	p := &proto{conn: tc, r: bufio.NewReaderSize(tc, 4096)}
-	caps, err := p.greeting()
+	p := &proto{conn: tc, r: d.reader(tc)}
+	defer d.putReader(p.r)
+	ir := plainIR(user, o.AdminUser, o.AdminPassword)
+	var after []string
+	var err error
+	if si.pipeline {
+		after, err = p.pipelined("A1", hdr, ir)
+	} else {
+		after, si.pipeline, err = p.stepwise("A1", hdr, ir)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if caps == nil {
-		if caps, err = p.capability("A0"); err != nil {
-			return nil, err
-		}
-	}
-	after, err := p.authenticate("A1", caps, user, o.AdminUser, o.AdminPassword)
-	if err != nil {
-		return nil, err
-	}
-	if after == nil {
+	switch {
+	case after != nil:
+		si.postLogin = nil
+	case si.postLogin != nil:
+		after = si.postLogin
+	default:
 		if after, err = p.capability("A2"); err != nil {
 			return nil, err
 		}
+		si.postLogin = after
 	}
+	d.remember(addr, si)
 	c := &Conn{TCPConn: tc, Addr: addr, Capabilities: after}
 	if n := p.r.Buffered(); n > 0 {
 		c.Pending, _ = p.r.Peek(n)

@@ -24,6 +24,9 @@ func (p *proto) readLine() (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("read: %w", err)
 		}
+		if !isPrefix && b == nil {
+			return string(chunk), nil
+		}
 		b = append(b, chunk...)
 		if len(b) > maxResponseLine {
 			return "", errors.New("response line too long")
@@ -82,20 +85,66 @@ func (p *proto) capability(tag string) ([]string, error) {
 	}
 }
 
-// authenticate logs in with SASL PLAIN; it returns the capabilities the
-// store sent with its OK (or as untagged CAPABILITY), nil if none.
-func (p *proto) authenticate(tag string, caps []string, user, admin, password string) ([]string, error) {
-	if !hasCap(caps, "AUTH=PLAIN") {
-		return nil, fmt.Errorf("store lacks AUTH=PLAIN: %w", ErrRefused)
-	}
-	ir := plainIR(user, admin, password)
-	if hasCap(caps, "SASL-IR") {
-		if err := p.write(tag + " AUTHENTICATE PLAIN " + ir + "\r\n"); err != nil {
-			return nil, err
+// stepwise sends the PROXY header (if any), reads the greeting, asks
+// CAPABILITY if the greeting carried none, and logs in with SASL PLAIN
+// (ir is the base64 initial response), with SASL-IR if offered. It returns
+// the capabilities the store sent with its OK (nil if none) and whether
+// the store allows a pipelined login next time.
+func (p *proto) stepwise(tag string, hdr []byte, ir string) (after []string, pipeline bool, err error) {
+	if len(hdr) > 0 {
+		if _, err := p.conn.Write(hdr); err != nil {
+			return nil, false, fmt.Errorf("send PROXY header: %w", err)
 		}
-	} else if err := p.write(tag + " AUTHENTICATE PLAIN\r\n"); err != nil {
+	}
+	caps, err := p.greeting()
+	if err != nil {
+		return nil, false, err
+	}
+	if caps == nil {
+		if caps, err = p.capability("A0"); err != nil {
+			return nil, false, err
+		}
+	}
+	if !hasCap(caps, "AUTH=PLAIN") {
+		return nil, false, fmt.Errorf("store lacks AUTH=PLAIN: %w", ErrRefused)
+	}
+	pipeline = hasCap(caps, "SASL-IR")
+	if pipeline {
+		err = p.write(tag + " AUTHENTICATE PLAIN " + ir + "\r\n")
+	} else {
+		err = p.write(tag + " AUTHENTICATE PLAIN\r\n")
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	after, err = p.authResult(tag, ir)
+	return after, pipeline, err
+}
+
+// pipelined sends the PROXY header (if any) and AUTHENTICATE PLAIN with
+// its initial response in one write, then reads the greeting and the
+// result: for a store known to offer AUTH=PLAIN and SASL-IR.
+func (p *proto) pipelined(tag string, hdr []byte, ir string) ([]string, error) {
+	b := make([]byte, 0, len(hdr)+len(tag)+len(ir)+24)
+	b = append(b, hdr...)
+	b = append(b, tag...)
+	b = append(b, " AUTHENTICATE PLAIN "...)
+	b = append(b, ir...)
+	b = append(b, "\r\n"...)
+	if _, err := p.conn.Write(b); err != nil {
+		return nil, fmt.Errorf("write: %w", err)
+	}
+	if _, err := p.greeting(); err != nil {
 		return nil, err
 	}
+	return p.authResult(tag, "*") // a continuation means the IR was not taken: cancel
+}
+
+// authResult reads the responses to AUTHENTICATE up to its tagged one,
+// answering a continuation with ir (then cancelling any further one). It
+// returns the capabilities the store sent with its OK (or as untagged
+// CAPABILITY), nil if none.
+func (p *proto) authResult(tag, ir string) ([]string, error) {
 	var after []string
 	for {
 		line, err := p.readLine()

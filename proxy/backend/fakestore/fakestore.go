@@ -43,6 +43,8 @@ type Server struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
 	Logins atomic.Int64
+	// CapabilityCommands counts CAPABILITY commands, before and after login.
+	CapabilityCommands atomic.Int64
 }
 
 // Start listens on 127.0.0.1:0 and serves until Close.
@@ -161,6 +163,7 @@ func (ss *session) login() bool {
 		tag, cmd := f[0], strings.ToUpper(f[1])
 		switch {
 		case cmd == "CAPABILITY":
+			ss.s.CapabilityCommands.Add(1)
 			ss.reply("* CAPABILITY %s", ss.s.caps(false))
 			ss.reply("%s OK done", tag)
 		case cmd == "AUTHENTICATE" && len(f) >= 3 && strings.EqualFold(f[2], "PLAIN"):
@@ -219,6 +222,7 @@ func (ss *session) command() bool {
 	tag, cmd := f[0], strings.ToUpper(f[1])
 	switch cmd {
 	case "CAPABILITY":
+		ss.s.CapabilityCommands.Add(1)
 		ss.reply("* CAPABILITY %s", ss.s.caps(true))
 	case "NOOP":
 	case "RESET":
