@@ -34,6 +34,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return s.fail("store \\Seen", s.selName, err)
 		}
 		s.changed(s.sel.Dir())
+		return s.syncAnswered(seen)
 	}
 	return nil
 }

@@ -167,3 +167,21 @@ func TestListInboxAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// A FETCH that sets \Seen reports the new flags once, in its own FETCH
+// response, not again as an unsolicited FETCH FLAGS after it.
+func TestFetchSeenReportedOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	tc := e.login("alice")
+	appendRaw(t, tc, "INBOX", msg1)
+	appendRaw(t, tc, "INBOX", msg1)
+	tc.do("A1 SELECT INBOX", "A1 OK")
+	out := tc.do("A2 FETCH 1:2 BODY[TEXT]", "A2 OK")
+	if n := strings.Count(out, "* 1 FETCH"); n != 1 || !strings.Contains(out, `\Seen`) {
+		t.Errorf("want one FETCH response for message 1 with \\Seen, got %d:\n%s", n, out)
+	}
+	out = tc.do("A3 NOOP", "A3 OK")
+	if strings.Contains(out, "FETCH") {
+		t.Errorf("NOOP repeats the flag change:\n%s", out)
+	}
+}

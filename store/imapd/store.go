@@ -24,22 +24,10 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		return s.fail("store", s.selName, err)
 	}
 	s.changed(s.sel.Dir())
-	if err := s.sync(false); err != nil {
+	// The view now has the new flags; answer from it.
+	if err := s.syncAnswered(uids); err != nil {
 		return err
 	}
-	// The view now has the new flags; answer from it, and drop the
-	// flag changes Sync just reported for these messages.
-	mine := map[uint32]bool{}
-	for _, u := range uids {
-		mine[u] = true
-	}
-	rest := s.pending.Flags[:0]
-	for _, m := range s.pending.Flags {
-		if !mine[m.UID] {
-			rest = append(rest, m)
-		}
-	}
-	s.pending.Flags = rest
 	if flags.Silent {
 		return nil
 	}
@@ -59,5 +47,27 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 			return err
 		}
 	}
+	return nil
+}
+
+// syncAnswered brings the view forward after this session changed the
+// flags of uids, dropping the flag changes Sync reports for them: the
+// command's own FETCH responses give those, and an unsolicited FETCH
+// FLAGS after them would repeat each.
+func (s *session) syncAnswered(uids []uint32) error {
+	if err := s.sync(false); err != nil {
+		return err
+	}
+	mine := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		mine[u] = true
+	}
+	rest := s.pending.Flags[:0]
+	for _, m := range s.pending.Flags {
+		if !mine[m.UID] {
+			rest = append(rest, m)
+		}
+	}
+	s.pending.Flags = rest
 	return nil
 }
