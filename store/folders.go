@@ -308,7 +308,9 @@ func (s *Store) MoveMessages(ctx context.Context, uid, src, dst string, uids []u
 	if _, err := s.list.Get(ctx, uid, dst); err != nil {
 		return mailbox.CopyResult{}, listErr(err, uid, dst)
 	}
-	m, err := s.OpenFolder(ctx, uid, src, false)
+	// Read-only: a read-write view would claim the \Recent state of the
+	// messages that stay, which belongs to the users' next SELECT.
+	m, err := s.OpenFolder(ctx, uid, src, true)
 	if err != nil {
 		return mailbox.CopyResult{}, err
 	}
@@ -321,7 +323,7 @@ func (s *Store) MoveMessages(ctx context.Context, uid, src, dst string, uids []u
 	if err != nil {
 		return res, fmt.Errorf("store: copy %d messages of %s from %q to %q: %w", len(uids), uid, src, dst, err)
 	}
-	if _, err := m.Expunge(res.SrcUIDs); err != nil {
+	if _, err := mailbox.ExpungeUIDs(m.Dir(), res.SrcUIDs); err != nil {
 		return res, fmt.Errorf("store: messages of %s copied to %q but not expunged from %q: %w", uid, dst, src, err)
 	}
 	s.refreshCounts(ctx, uid, src)

@@ -381,3 +381,28 @@ func TestTwoStoresConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// An admin's move leaves the \Recent state of the messages that stay in
+// the source folder (and gives the moved ones \Recent in the target).
+func TestMoveMessagesKeepsRecent(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir())
+	if err := s.EnsureUser(ctx, "erin"); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, "erin", "INBOX", 3)
+	if _, err := s.MoveMessages(ctx, "erin", "INBOX", "Archive", []uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.FolderStatus(ctx, "erin", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar, err := s.FolderStatus(ctx, "erin", "Archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Messages != 2 || in.Recent != 2 || ar.Recent != 1 {
+		t.Errorf("INBOX %d messages %d recent, Archive %d recent; want 2 2 1", in.Messages, in.Recent, ar.Recent)
+	}
+}

@@ -23,6 +23,15 @@ func (m *Mailbox) Expunge(uids []uint32) ([]uint32, error) {
 	return expunge(m.dir, uids)
 }
 
+// ExpungeUIDs is Expunge(uids) without a view, for tools that must not
+// open a read-write view (that would claim \Recent). uids must not be nil.
+func ExpungeUIDs(dir string, uids []uint32) ([]uint32, error) {
+	if uids == nil {
+		uids = []uint32{}
+	}
+	return expunge(dir, uids)
+}
+
 func expunge(dir string, uids []uint32) ([]uint32, error) {
 	t, err := begin(dir)
 	if err != nil {
