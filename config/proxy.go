@@ -35,6 +35,11 @@ type Proxy struct {
 	PreauthTimeout Duration `toml:"preauthtimeout"`
 	// IdleTimeout ends a spliced session silent both ways this long. Default 35m.
 	IdleTimeout Duration `toml:"idletimeout"`
+	// SpliceEngine moves a spliced session's bytes between plain TCP legs:
+	// "epoll" (event loops with splice(2), no goroutine per session; package
+	// proxy/relay) or "goroutines" (two goroutines per session). TLS legs
+	// always use goroutines. Default "epoll".
+	SpliceEngine string `toml:"spliceengine"`
 	// MaxLineLength bounds a pre-auth command line. Default 8KiB.
 	MaxLineLength Size `toml:"maxlinelength"`
 	// MaxLiteral bounds a pre-auth literal. Default 8KiB.
@@ -70,6 +75,7 @@ func defaultProxy() Proxy {
 		BackendRetry:     Duration(30e9),
 		PreauthTimeout:   Duration(60e9),
 		IdleTimeout:      Duration(35 * 60e9),
+		SpliceEngine:     "epoll",
 		MaxLineLength:    8 << 10,
 		MaxLiteral:       8 << 10,
 		MaxAuthFailures:  3,

@@ -46,8 +46,9 @@ func (c *clientConn) takeBuffered() []byte {
 	return b
 }
 
-// handle serves one accepted connection to its end.
-func (s *Server) handle(tc *net.TCPConn, implicitTLS bool) {
+// handle serves one accepted connection to its end, or until it is handed
+// to the relay engine (relayed: the engine's end of session releases it).
+func (s *Server) handle(tc *net.TCPConn, implicitTLS bool) (relayed bool) {
 	defer tc.Close()
 	st := s.settings()
 	cc := &clientConn{TCPConn: tc}
@@ -66,11 +67,16 @@ func (s *Server) handle(tc *net.TCPConn, implicitTLS bool) {
 		s.refuseConn(cc, sid, client, reason)
 		return
 	}
-	defer s.release(ip)
 	s.counters.ConnOpened(time.Now())
-	defer s.counters.ConnClosed()
-	ss := &session{srv: s, sid: sid, st: st, start: time.Now(), tcp: tc, conn: cc, client: client, local: local}
+	ss := &session{srv: s, sid: sid, st: st, start: time.Now(), tcp: tc, conn: cc, client: client, local: local, ip: ip}
+	defer func() {
+		if !ss.relayed {
+			s.release(ip)
+			s.counters.ConnClosed()
+		}
+	}()
 	ss.run(implicitTLS)
+	return ss.relayed
 }
 
 // readProxyHeader reads an optional PROXY v1/v2 header from a trusted

@@ -22,6 +22,7 @@ import (
 	"msgplex/counters"
 	"msgplex/directory"
 	"msgplex/proxy/backend"
+	"msgplex/proxy/relay"
 	"msgplex/proxy/sessionlog"
 )
 
@@ -60,6 +61,7 @@ type Server struct {
 	cancelPreauth context.CancelFunc
 	spliceCtx     context.Context // ends at Close: spliced sessions torn down
 	stopSplice    context.CancelFunc
+	engine        *relay.Engine // plain-TCP spliced sessions (proxy.spliceengine = "epoll")
 
 	mu        sync.Mutex
 	closed    bool
@@ -106,6 +108,8 @@ func New(o Options) (*Server, error) {
 	}
 	s.preauthCtx, s.cancelPreauth = context.WithCancel(context.Background())
 	s.spliceCtx, s.stopSplice = context.WithCancel(context.Background())
+	s.engine = relay.New(relay.Options{})
+	context.AfterFunc(s.spliceCtx, func() { s.engine.Close() })
 	s.cfg.Store(st)
 	s.dialer = backend.New(s.backendOptions(st))
 	return s, nil
@@ -124,6 +128,10 @@ func newSettings(c config.Proxy) (*settings, error) {
 	setDefault(&c.FailDelayMax, d.FailDelayMax)
 	setDefault(&c.DrainTimeout, d.DrainTimeout)
 	setDefault(&c.ServerDownAlert, d.ServerDownAlert)
+	setDefault(&c.SpliceEngine, d.SpliceEngine)
+	if c.SpliceEngine != "epoll" && c.SpliceEngine != "goroutines" {
+		return nil, fmt.Errorf("proxy.spliceengine: %q is neither \"epoll\" nor \"goroutines\"", c.SpliceEngine)
+	}
 	if c.Hostname == "" { // once, not a uname(2) per session
 		if h, err := os.Hostname(); err == nil {
 			c.Hostname = h
@@ -260,9 +268,14 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 			return ErrServerClosed
 		}
 		go func() {
-			defer s.wg.Done()
+			relayed := false
+			defer func() {
+				if !relayed { // else the relay engine's end of session does it
+					s.wg.Done()
+				}
+			}()
 			defer s.recoverSession(tc)
-			s.handle(tc, implicitTLS)
+			relayed = s.handle(tc, implicitTLS)
 		}()
 	}
 }
@@ -327,6 +340,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		s.stopSplice() // no session left: stops the relay engine's loops
 		s.slog.Flush()
 		return nil
 	case <-ctx.Done():

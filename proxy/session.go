@@ -26,6 +26,10 @@ type session struct {
 	local  net.Addr     // the address the client connected to
 	be     *backend.Conn
 	user   string
+	ip     string // the client's, for the per-address count
+	// relayed: the relay engine owns the sockets and ends the session
+	// (splice.go, relay); nothing more happens on the session goroutine.
+	relayed bool
 }
 
 func (ss *session) log(e sessionlog.Event) { ss.srv.slog.Log(ss.sid, e) }
@@ -33,7 +37,11 @@ func (ss *session) log(e sessionlog.Event) { ss.srv.slog.Log(ss.sid, e) }
 // run logs the start, runs pre-auth, splices, and logs the end.
 func (ss *session) run(implicitTLS bool) {
 	ss.log(sessionlog.Event{Kind: sessionlog.Start, Client: ss.client.String(), Server: ss.local.String()})
-	defer ss.log(sessionlog.Event{Kind: sessionlog.End})
+	defer func() {
+		if !ss.relayed {
+			ss.log(sessionlog.Event{Kind: sessionlog.End})
+		}
+	}()
 	var c net.Conn = ss.conn
 	if implicitTLS {
 		tc := tls.Server(ss.conn, ss.srv.opts.TLSConfig)
@@ -106,7 +114,17 @@ func (ss *session) splice(out *preauth.Outcome) {
 		ss.closed(err.Error())
 		return
 	}
-	res := splice(client, leg{conn: be.TCPConn, tcp: be.TCPConn}, ss.st.IdleTimeout.D(), ss.srv.spliceCtx)
+	server := leg{conn: be.TCPConn, tcp: be.TCPConn}
+	if ss.relay(client, server, int64(len(pending)), int64(len(be.Pending))) {
+		return
+	}
+	res := splice(client, server, ss.st.IdleTimeout.D(), ss.srv.spliceCtx)
+	ss.logSplice(res, int64(len(pending)), int64(len(be.Pending)))
+}
+
+// logSplice logs how a splice ended; c2s0 and s2c0 are the bytes
+// forwarded before it.
+func (ss *session) logSplice(res spliceResult, c2s0, s2c0 int64) {
 	for _, e := range res.errs {
 		if e.errno != 0 {
 			ss.log(sessionlog.Event{Kind: sessionlog.IOError, Side: e.side, Errno: int(e.errno), ErrText: e.errno.Error()})
@@ -122,8 +140,8 @@ func (ss *session) splice(out *preauth.Outcome) {
 	case len(res.errs) == 0 && res.firstEOF != "":
 		ss.closed(res.firstEOF + " socket closed by peer")
 	}
-	ss.log(sessionlog.Event{Kind: sessionlog.Transfer, C2S: res.c2s + int64(len(pending)),
-		S2C: res.s2c + int64(len(be.Pending)), Seconds: int64(time.Since(ss.start).Seconds())})
+	ss.log(sessionlog.Event{Kind: sessionlog.Transfer, C2S: res.c2s + c2s0,
+		S2C: res.s2c + s2c0, Seconds: int64(time.Since(ss.start).Seconds())})
 }
 
 // forward writes what the client sent after its login to the store and

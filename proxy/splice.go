@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"msgplex/proxy/relay"
+	"msgplex/proxy/sessionlog"
 )
 
 // leg is one side of a spliced session: the conn data flows through (a
@@ -235,4 +238,49 @@ func tcpInfo(c *net.TCPConn) *unix.TCPInfo {
 		info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	})
 	return info
+}
+
+// relay hands a session whose legs are both plain TCP to the server's
+// relay engine (proxy.spliceengine = "epoll"): the engine owns the
+// sockets from here, no goroutine waits for them, and its end of session
+// logs the outcome and releases what handle would have (the connection
+// slot, the counters, the server's WaitGroup). c2s0 and s2c0 are the
+// bytes forwarded before. False: splice on this goroutine instead (the
+// goroutine engine is configured, a leg is TLS, or the engine refused:
+// the conns are then untouched).
+func (ss *session) relay(client, server leg, c2s0, s2c0 int64) bool {
+	if ss.st.SpliceEngine != "epoll" || client.conn != net.Conn(client.tcp) || server.conn != net.Conn(server.tcp) {
+		return false
+	}
+	err := ss.srv.engine.Add(client.tcp, server.tcp, ss.st.IdleTimeout.D(), func(r relay.Result) {
+		ss.relayEnd(r, c2s0, s2c0)
+	})
+	if err != nil {
+		if !errors.Is(err, relay.ErrClosed) {
+			ss.srv.log.Warn("relay engine refused a session, using goroutines", "sid", sidString(ss.sid), "err", err)
+		}
+		return false
+	}
+	ss.relayed = true
+	ss.conn, ss.be, ss.tcp = nil, nil, nil // keep only what the end needs
+	return true
+}
+
+// relayEnd runs once when a relayed session ends, on its own goroutine.
+func (ss *session) relayEnd(r relay.Result, c2s0, s2c0 int64) {
+	srv := ss.srv
+	defer srv.wg.Done()
+	defer func() {
+		if p := recover(); p != nil {
+			srv.log.Error("relayed session end panic", "sid", sidString(ss.sid), "panic", p)
+		}
+	}()
+	res := spliceResult{c2s: r.C2S, s2c: r.S2C, idle: r.Idle, cancelled: r.Cancelled, firstEOF: r.FirstEOF}
+	for _, e := range r.Errs {
+		res.errs = append(res.errs, sideError{side: e.Side, errno: e.Errno, err: e.Err})
+	}
+	ss.logSplice(res, c2s0, s2c0)
+	ss.log(sessionlog.Event{Kind: sessionlog.End})
+	srv.release(ss.ip)
+	srv.counters.ConnClosed()
 }
