@@ -117,8 +117,8 @@ func Serve(ctx context.Context, conn net.Conn, opts Options, login LoginFunc) (*
 	lctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	s := &session{opts: opts, loginf: login, parent: ctx, ctx: lctx, raw: conn}
-	s.r = bufio.NewReaderSize(conn, 4096)
-	s.w = bufio.NewWriterSize(conn, 4096)
+	s.r, s.w = getBuffers(conn)
+	defer putBuffers(s.r, s.w)
 	s.p = newParser(s.r, opts.MaxLine, opts.MaxLiteral, s.continueLiteral)
 	s.state = State{Conn: conn, TLS: opts.ImplicitTLS}
 	if opts.ImplicitTLS {
@@ -137,6 +137,34 @@ func Serve(ctx context.Context, conn net.Conn, opts Options, login LoginFunc) (*
 		return nil, fmt.Errorf("preauth: clear deadline: %w", err)
 	}
 	return out, nil
+}
+
+// Pre-auth buffers are pooled: a login's dialogue is a few hundred bytes,
+// and allocating (and zeroing) them per connection showed in profiles.
+// The pools hold no session state: a buffer is Reset before reuse and
+// nothing read through it outlives Serve (Outcome.Buffered is a copy).
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readerSize) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writerSize) }}
+)
+
+const (
+	readerSize = 4096 // one read takes a whole login command
+	writerSize = 1024 // the greeting and any response fit; larger writes go straight through
+)
+
+func getBuffers(conn net.Conn) (*bufio.Reader, *bufio.Writer) {
+	r, w := readerPool.Get().(*bufio.Reader), writerPool.Get().(*bufio.Writer)
+	r.Reset(conn)
+	w.Reset(conn)
+	return r, w
+}
+
+func putBuffers(r *bufio.Reader, w *bufio.Writer) {
+	r.Reset(nil)
+	w.Reset(nil)
+	readerPool.Put(r)
+	writerPool.Put(w)
 }
 
 // interrupt runs when the caller's context ends: it wakes the blocked read.
