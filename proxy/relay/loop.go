@@ -16,9 +16,17 @@ const (
 	tickMax    = time.Second
 	tickMin    = 5 * time.Millisecond
 	spliceFlag = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
+	// interest: registered once per socket, edge-triggered, never changed.
+	interest = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 )
 
 var errNoPipe = errors.New("relay: no splice pipe")
+
+// ready is a direction of a session with bytes still to move.
+type ready struct {
+	s *session
+	d int8
+}
 
 // loop is one event loop.
 type loop struct {
@@ -30,7 +38,8 @@ type loop struct {
 	now        int64         // ns since base, read once per wake-up
 	tick       time.Duration // idle sweep period
 	nextSweep  int64
-	stalls     int64 // destination answered EAGAIN with bytes pending (tests)
+	stalls     int64   // destination answered EAGAIN with bytes pending (tests)
+	again      []ready // directions to go on pumping before the next wait
 
 	mu     sync.Mutex
 	queue  []*session
@@ -99,6 +108,9 @@ func (l *loop) run() {
 	l.nextSweep = int64(l.tick)
 	for {
 		wait := max((l.nextSweep-l.now)/int64(time.Millisecond), 1)
+		if len(l.again) > 0 {
+			wait = 0
+		}
 		n, err := unix.EpollWait(l.epfd, events, int(wait))
 		if err != nil && err != unix.EINTR {
 			panic(fmt.Sprintf("relay: epoll_wait: %v", err)) // EBADF/EINVAL: a bug
@@ -116,6 +128,7 @@ func (l *loop) run() {
 				l.handle(s, ev.Fd, ev.Events)
 			}
 		}
+		l.runAgain()
 		if l.now >= l.nextSweep {
 			l.sweep()
 			l.nextSweep = l.now + int64(l.tick)
@@ -148,13 +161,13 @@ func (l *loop) register(s *session) {
 	l.sessions[s.fd[0]] = s
 	l.sessions[s.fd[1]] = s
 	for x := range 2 {
-		s.mask[x] = s.want(x)
-		ev := unix.EpollEvent{Events: s.mask[x], Fd: s.fd[x]}
+		ev := unix.EpollEvent{Events: interest, Fd: s.fd[x]}
 		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, int(s.fd[x]), &ev); err != nil {
 			s.fail(x, errnoOf(err))
 			l.end(s)
 			return
 		}
+		s.registered[x] = true
 	}
 }
 
@@ -166,61 +179,58 @@ func (l *loop) handle(s *session, fd int32, ev uint32) {
 	}
 	acted := false
 	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && !s.dir[1-x].done && s.dir[1-x].pending > 0 {
-		l.pump(s, 1-x)
+		l.pumpMore(s, 1-x)
 		acted = true
 	}
 	if !s.finished() && ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLERR|unix.EPOLLHUP) != 0 &&
 		!s.dir[x].done && s.dir[x].pending == 0 {
-		l.pump(s, x)
+		l.pumpMore(s, x)
 		acted = true
 	}
-	if !s.finished() && !acted && ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
-		// Nothing to read or write on x, yet it is in error or hung up
-		// (reset while the other direction was quiet): level-triggered,
-		// this would fire forever, so end with the socket's error.
-		errno, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil || errno == 0 {
-			errno = int(unix.EPIPE)
+	if !s.finished() && !acted && ev&unix.EPOLLERR != 0 {
+		// An error on a socket with nothing to read or write (a reset
+		// while the other direction was quiet): edge-triggered, it will
+		// not be reported again, so end with it now.
+		if errno, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR); err == nil && errno != 0 {
+			s.fail(x, unix.Errno(errno))
 		}
-		s.fail(x, unix.Errno(errno))
 	}
 	l.update(s)
 }
 
-// update ends s if it is over, else brings its epoll interest up to date.
+// pumpMore pumps direction d and, if it stopped for fairness with bytes
+// still to move (no EAGAIN seen: edge-triggered, no new event would
+// come), queues it to go on after this round of events.
+func (l *loop) pumpMore(s *session, d int) {
+	if l.pump(s, d) {
+		l.again = append(l.again, ready{s, int8(d)})
+	}
+}
+
+// runAgain goes on with the directions pumpMore queued.
+func (l *loop) runAgain() {
+	q := l.again
+	l.again = nil
+	for _, r := range q {
+		if s, d := r.s, int(r.d); !s.ended && !s.finished() && !s.dir[d].done {
+			l.pumpMore(s, d)
+			l.update(s)
+		}
+	}
+	clear(q)
+}
+
+// update ends s if it is over.
 func (l *loop) update(s *session) {
 	if s.finished() {
 		l.end(s)
-		return
-	}
-	for x := range 2 {
-		m := s.want(x)
-		if m == s.mask[x] {
-			continue
-		}
-		// No interest at all: out of the epoll set, as EPOLLHUP cannot be
-		// masked and would fire forever (a half-closed source held back
-		// by a slow destination).
-		op := unix.EPOLL_CTL_MOD
-		switch {
-		case s.mask[x] == 0:
-			op = unix.EPOLL_CTL_ADD
-		case m == 0:
-			op = unix.EPOLL_CTL_DEL
-		}
-		s.mask[x] = m
-		ev := unix.EpollEvent{Events: m, Fd: s.fd[x]}
-		if err := unix.EpollCtl(l.epfd, op, int(s.fd[x]), &ev); err != nil {
-			s.fail(x, errnoOf(err))
-			l.end(s)
-			return
-		}
 	}
 }
 
 // pump moves bytes of direction d (source fd[d], destination fd[1-d])
-// until the source is drained or the destination is full.
-func (l *loop) pump(s *session, d int) {
+// until the source is drained or the destination is full (EAGAIN), the
+// direction ends, or maxRounds pipe loads have moved: then it returns true.
+func (l *loop) pump(s *session, d int) (more bool) {
 	dr := &s.dir[d]
 	src, dst := int(s.fd[d]), int(s.fd[1-d])
 	for range maxRounds {
@@ -233,11 +243,11 @@ func (l *loop) pump(s *session, d int) {
 			}
 			if err == unix.EAGAIN {
 				l.stalls++
-				return // wait for EPOLLOUT on dst
+				return false // wait for EPOLLOUT on dst
 			}
 			if err != nil {
 				s.fail(1-d, errnoOf(err))
-				return
+				return false
 			}
 			if dr.pending > 0 {
 				continue
@@ -247,17 +257,17 @@ func (l *loop) pump(s *session, d int) {
 		p, err := l.getPipe()
 		if err != nil {
 			s.fail(d, 0)
-			return
+			return false
 		}
 		n, err := spliceRetry(src, int(p.w), maxChunk)
 		switch {
 		case err == unix.EAGAIN:
 			l.putPipe(p)
-			return
+			return false
 		case err != nil:
 			l.putPipe(p)
 			s.fail(d, errnoOf(err))
-			return
+			return false
 		case n == 0:
 			l.putPipe(p)
 			dr.done = true
@@ -265,11 +275,12 @@ func (l *loop) pump(s *session, d int) {
 				s.firstEOF = int8(d + 1)
 			}
 			unix.Shutdown(dst, unix.SHUT_WR) // an error shows on dst's next event
-			return
+			return false
 		}
 		dr.pipe, dr.pending = p, int32(n)
 		s.last = l.now
 	}
+	return true
 }
 
 func spliceRetry(in, out, n int) (int, error) {
@@ -321,7 +332,7 @@ func (l *loop) end(s *session) {
 		if l.sessions[s.fd[x]] == s {
 			delete(l.sessions, s.fd[x])
 		}
-		if s.mask[x] != 0 {
+		if s.registered[x] {
 			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, int(s.fd[x]), nil)
 		}
 	}

@@ -13,12 +13,15 @@
 // duplicate shares the open file description, so it stays non-blocking),
 // closes the originals, and queues the pair to a loop, round robin.
 //
-// Epoll is level-triggered. A socket's interest set follows the two
-// directions it takes part in: EPOLLIN|EPOLLRDHUP while the direction it
-// is the source of is open and has nothing in flight, EPOLLOUT while the
-// direction it is the destination of has bytes waiting in a pipe. So a
-// busy destination stops its source being read (back-pressure), and an
-// idle session is woken only by data, EOF or an error.
+// Epoll is edge-triggered: each socket is registered once with
+// EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET and never modified, so moving bytes
+// costs no epoll_ctl. A direction therefore moves bytes until its source
+// answers EAGAIN, its destination answers EAGAIN (then EPOLLOUT on the
+// destination resumes it: TCP reports writability only after a write was
+// refused), or it reaches EOF; for fairness between sessions it stops
+// after a few pipe loads and goes on after the current batch of events.
+// Readability of a source whose bytes are held back by a full
+// destination is ignored: the flush on EPOLLOUT reads on.
 //
 // On readiness a direction moves bytes with splice(2): source socket to a
 // pipe taken from the pool, pipe to destination socket. The pipe goes back

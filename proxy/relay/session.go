@@ -29,30 +29,18 @@ type direction struct {
 
 // session is one relayed pair; touched only by its loop.
 type session struct {
-	fd        [2]int32
-	mask      [2]uint32 // epoll interest per fd; 0: not in the epoll set
-	dir       [2]direction
-	errno     [2]syscall.Errno
-	errSet    [2]bool
-	firstEOF  int8 // side+1 that reached EOF first, 0 if none
-	idleEnd   bool
-	cancelled bool
-	ended     bool
-	last      int64 // loop clock when bytes last moved
-	idle      int64 // idle timeout in ns, 0 none
-	done      func(Result)
-}
-
-// want is the epoll interest for side x's socket.
-func (s *session) want(x int) uint32 {
-	var m uint32
-	if d := &s.dir[x]; !d.done && d.pending == 0 {
-		m |= unix.EPOLLIN | unix.EPOLLRDHUP
-	}
-	if d := &s.dir[1-x]; !d.done && d.pending > 0 {
-		m |= unix.EPOLLOUT
-	}
-	return m
+	fd         [2]int32
+	registered [2]bool // fd in the epoll set
+	dir        [2]direction
+	errno      [2]syscall.Errno
+	errSet     [2]bool
+	firstEOF   int8 // side+1 that reached EOF first, 0 if none
+	idleEnd    bool
+	cancelled  bool
+	ended      bool
+	last       int64 // loop clock when bytes last moved
+	idle       int64 // idle timeout in ns, 0 none
+	done       func(Result)
 }
 
 // fail records an error of side x (one per side; anything replaces an
