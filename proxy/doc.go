@@ -27,10 +27,16 @@
 //     check, backend dial and store-admin login (package backend). Every
 //     refusal has its IMAP response code and its own session log line.
 //  5. Bytes the client sent after its login command are forwarded, then the
-//     two sockets are spliced (splice.go): kernel splice(2) when both legs
-//     are plain TCP, counted from io.CopyN's return values, a splice pipe
-//     held only while bytes move (an idle session holds two sockets only); half-close;
-//     idle timeout from the kernel's TCP_INFO last-data times.
+//     two sockets are spliced (splice.go). Plain TCP both ways with
+//     proxy.spliceengine = "epoll" (the default): the sockets go to the
+//     relay engine (package relay: epoll loops and splice(2), no goroutine
+//     per session, ~1.2 KiB per idle session) and the session goroutine
+//     ends; the engine's end of session logs and releases the slot.
+//     Otherwise ("goroutines", or a TLS leg) two goroutines copy: kernel
+//     splice(2) between plain TCP legs, counted from io.CopyN's return
+//     values, a splice pipe held only while bytes move; idle timeout from
+//     the kernel's TCP_INFO last-data times. Both: half-close, errors
+//     attributed to a side with their errno.
 //  6. Log socket errors with the side and errno, the byte counts and
 //     duration, "session end".
 //
