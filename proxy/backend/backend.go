@@ -31,11 +31,7 @@
 // the reads of the greeting and the tagged OK. If a pipelined login is
 // refused, the memory is dropped and the login is redone the careful way
 // on a new connection (the store may have changed). Host names are
-// resolved once per CacheTTL; IP literals never. Store connections get
-// no TCP keep-alive (as nginx's mail proxy: four socket options fewer per
-// login, where each system call counts): a session on a store that
-// vanished ends with the proxy's idle timeout, or sooner on the client's
-// next command.
+// resolved once per CacheTTL; IP literals never.
 //
 // # Health
 //
@@ -77,6 +73,11 @@ type Options struct {
 	// negative: never.
 	CacheTTL time.Duration
 }
+
+// keepAliveIdle: TCP keep-alive on store connections starts after this
+// much silence; the kernel's interval and count apply after it. Only two
+// socket options per connection (Go's default sets four).
+const keepAliveIdle = time.Minute
 
 // Dialer dials stores and remembers which addresses are down. Safe for
 // concurrent use.
@@ -263,7 +264,7 @@ func (d *Dialer) dialOne(ctx context.Context, addr, user string, client, local n
 }
 
 func (d *Dialer) dialLogin(ctx context.Context, addr, user string, client, local net.Addr, si storeInfo) (*Conn, error) {
-	nd := net.Dialer{KeepAlive: -1} // see "Fast path"
+	nd := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: keepAliveIdle, Interval: -1, Count: -1}}
 	nc, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		var errno syscall.Errno
