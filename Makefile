@@ -36,6 +36,7 @@ run: build
 
 bench: deps build
 	./scripts/bench.sh
+	./scripts/bench-proxy.sh
 
 clean:
 	rm -rf bin
