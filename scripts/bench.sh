@@ -68,5 +68,7 @@ END {
   if (nb > 0) print "folders built in this run (not part of any figure):"
   for (i = 1; i <= nb; i++) print builds[i]
 }' "$OUT"
-[ "$status" = 0 ] || echo "bench: go test exited $status (some figures failed; see $LOG)"
-exit "$status"
+# Missing figures are listed above; they do not stop the rest of
+# `make bench` (the proxy half). Only a run that recorded nothing fails.
+[ "$status" = 0 ] || echo "bench: WARNING: go test exited $status: some figures failed (see 'missing' above and $LOG)"
+exit 0
