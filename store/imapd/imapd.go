@@ -250,7 +250,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		if pc, ok := c.(*proxyproto.Conn); ok {
 			peer = pc.Raw().RemoteAddr
 		}
-		pconn := &peerConn{Conn: c, peer: peer()}
+		pconn := &peerConn{Conn: newCoalescingConn(c), peer: peer()}
 		if s.PlaintextAllowed(pconn.peer) {
 			s.plainLn.push(pconn)
 		} else {

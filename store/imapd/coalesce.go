@@ -1,0 +1,118 @@
+package imapd
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// The library's wire encoder flushes its buffer after every response line,
+// so a `UID FETCH 1:* (FLAGS)` over a million messages costs a million
+// write(2) calls. coalescingConn sits under the library (and under TLS)
+// and gathers those writes: bytes are held until the server next reads
+// from the client (it has answered and waits for the next command), the
+// buffer reaches coalesceMax, or flushDelay passes (unilateral updates
+// during IDLE, when nobody reads). A tagged response therefore reaches the
+// client no later than the server's next read, which follows it at once.
+type coalescingConn struct {
+	net.Conn
+	mu      sync.Mutex
+	buf     []byte
+	timer   *time.Timer
+	pending bool          // the timer is armed
+	err     error         // a failed delayed write, returned by the next call
+	delay   time.Duration // flushDelay; tests lengthen it
+}
+
+const (
+	coalesceMax = 64 << 10
+	flushDelay  = time.Millisecond
+	// keepBuf is the largest buffer kept across flushes; idle sessions
+	// hold no more.
+	keepBuf = 8 << 10
+)
+
+func newCoalescingConn(c net.Conn) *coalescingConn {
+	return &coalescingConn{Conn: c, delay: flushDelay}
+}
+
+// Write buffers p; a p larger than the buffer goes straight out after
+// what is buffered.
+func (c *coalescingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	if len(c.buf)+len(p) > coalesceMax {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) >= coalesceMax {
+			return c.Conn.Write(p)
+		}
+	}
+	c.buf = append(c.buf, p...)
+	if !c.pending {
+		c.pending = true
+		if c.timer == nil {
+			c.timer = time.AfterFunc(c.delay, c.timerFlush)
+		} else {
+			c.timer.Reset(c.delay)
+		}
+	}
+	return len(p), nil
+}
+
+// Read sends what is buffered, then reads.
+func (c *coalescingConn) Read(p []byte) (int, error) {
+	if err := c.Flush(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+// Close sends what is buffered (a BYE, say), then closes.
+func (c *coalescingConn) Close() error {
+	c.Flush()
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// Flush writes the buffered bytes now.
+func (c *coalescingConn) Flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushLocked()
+}
+
+func (c *coalescingConn) timerFlush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending = false
+	c.flushLocked()
+}
+
+func (c *coalescingConn) flushLocked() error {
+	if c.err != nil {
+		return c.err
+	}
+	if len(c.buf) == 0 {
+		return nil
+	}
+	if c.pending && c.timer.Stop() {
+		c.pending = false
+	}
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > keepBuf {
+		c.buf = nil
+	} else {
+		c.buf = c.buf[:0]
+	}
+	c.err = err
+	return err
+}

@@ -1,0 +1,89 @@
+package imapd
+
+import (
+	"bytes"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// countConn records the writes that reach the socket.
+type countConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+	data   bytes.Buffer
+	closed bool
+}
+
+func (c *countConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	return c.data.Write(p)
+}
+func (c *countConn) Read(p []byte) (int, error) { return 0, nil }
+func (c *countConn) Close() error               { c.mu.Lock(); c.closed = true; c.mu.Unlock(); return nil }
+func (c *countConn) snapshot() (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes, c.data.String()
+}
+
+func TestCoalescingConn(t *testing.T) {
+	under := &countConn{}
+	c := newCoalescingConn(under)
+	c.delay = time.Hour // only reads, size and Close flush in this part
+	var want bytes.Buffer
+	for i := 0; i < 1000; i++ {
+		line := []byte("* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n")
+		want.Write(line)
+		if _, err := c.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A read (the server waiting for the next command) sends everything.
+	c.Read(make([]byte, 1))
+	n, got := under.snapshot()
+	if got != want.String() {
+		t.Fatalf("bytes differ: %d vs %d", len(got), want.Len())
+	}
+	if n > 2 {
+		t.Fatalf("%d writes reached the socket for 1000 lines; want 1 (or 2 at the buffer limit)", n)
+	}
+
+	// A large write goes straight through, after what is buffered, in order.
+	c.Write([]byte("a"))
+	big := bytes.Repeat([]byte("b"), coalesceMax+1)
+	c.Write(big)
+	c.Flush()
+	_, got = under.snapshot()
+	if !bytes.HasSuffix([]byte(got), append([]byte("a"), big...)) {
+		t.Fatal("large write out of order")
+	}
+
+	// Nobody reads (IDLE updates): the timer sends within a bounded wait.
+	c.delay = flushDelay
+	before, _ := under.snapshot()
+	c.Write([]byte("* 3 EXISTS\r\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, got := under.snapshot()
+		if n > before && bytes.HasSuffix([]byte(got), []byte("* 3 EXISTS\r\n")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("buffered update never sent without a read")
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	// Close sends what is buffered (a BYE) before closing.
+	c.Write([]byte("* BYE\r\n"))
+	c.Close()
+	_, got = under.snapshot()
+	if !bytes.HasSuffix([]byte(got), []byte("* BYE\r\n")) || !under.closed {
+		t.Fatal("BYE lost at Close")
+	}
+}
