@@ -3,7 +3,9 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +33,7 @@ type ready struct {
 // loop is one event loop.
 type loop struct {
 	epfd, evfd int
+	epf        *os.File           // epfd in Go's poller: the loop parks there, not in a syscall
 	sessions   map[int32]*session // by fd, two entries per session
 	pipes      []pipe             // idle, each empty
 	maxPipes   int
@@ -38,6 +41,7 @@ type loop struct {
 	now        int64         // ns since base, read once per wake-up
 	tick       time.Duration // idle sweep period
 	nextSweep  int64
+	deadline   int64   // nextSweep as last set on epf
 	stalls     int64   // destination answered EAGAIN with bytes pending (tests)
 	again      []ready // directions to go on pumping before the next wait
 
@@ -62,8 +66,15 @@ func newLoop(maxPipes int) (*loop, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("relay: epoll_ctl eventfd: %w", err)
 	}
-	return &loop{epfd: epfd, evfd: evfd, sessions: map[int32]*session{}, maxPipes: maxPipes,
-		base: time.Now(), tick: tickMax}, nil
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, fmt.Errorf("relay: epoll fd: %w", err)
+	}
+	l := &loop{epfd: epfd, evfd: evfd, sessions: map[int32]*session{}, maxPipes: maxPipes,
+		base: time.Now(), tick: tickMax}
+	l.epf = os.NewFile(uintptr(epfd), "epoll")
+	return l, nil
 }
 
 // close releases the loop's descriptors (it must not be running).
@@ -73,7 +84,7 @@ func (l *loop) close() {
 		unix.Close(int(p.w))
 	}
 	l.pipes = nil
-	unix.Close(l.epfd)
+	l.epf.Close() // closes epfd
 	unix.Close(l.evfd)
 }
 
@@ -105,16 +116,13 @@ func (l *loop) wake() {
 func (l *loop) run() {
 	defer l.close()
 	events := make([]unix.EpollEvent, maxEvents)
+	rc, err := l.epf.SyscallConn()
+	if err != nil {
+		panic(fmt.Sprintf("relay: epoll fd: %v", err))
+	}
 	l.nextSweep = int64(l.tick)
 	for {
-		wait := max((l.nextSweep-l.now)/int64(time.Millisecond), 1)
-		if len(l.again) > 0 {
-			wait = 0
-		}
-		n, err := unix.EpollWait(l.epfd, events, int(wait))
-		if err != nil && err != unix.EINTR {
-			panic(fmt.Sprintf("relay: epoll_wait: %v", err)) // EBADF/EINVAL: a bug
-		}
+		n := l.wait(rc, events)
 		l.now = int64(time.Since(l.base))
 		for _, ev := range events[:max(n, 0)] {
 			if ev.Fd == int32(l.evfd) {
@@ -134,6 +142,39 @@ func (l *loop) run() {
 			l.nextSweep = l.now + int64(l.tick)
 		}
 	}
+}
+
+// wait returns the next batch of events, parking the goroutine in Go's
+// poller (not in a blocking syscall, which would hold a P) until there
+// are some or the next sweep is due (then 0). With directions queued to
+// go on it does not park.
+func (l *loop) wait(rc syscall.RawConn, events []unix.EpollEvent) int {
+	n := 0
+	poll := func(uintptr) bool {
+		for {
+			m, err := unix.EpollWait(l.epfd, events, 0)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				panic(fmt.Sprintf("relay: epoll_wait: %v", err)) // EBADF/EINVAL: a bug
+			}
+			n = m
+			return m > 0
+		}
+	}
+	if len(l.again) > 0 {
+		poll(0)
+		return n
+	}
+	if l.deadline != l.nextSweep {
+		l.deadline = l.nextSweep
+		l.epf.SetReadDeadline(l.base.Add(time.Duration(l.nextSweep)))
+	}
+	if err := rc.Read(poll); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		panic(fmt.Sprintf("relay: epoll fd: %v", err))
+	}
+	return n
 }
 
 // drainQueue registers queued sessions; true if the loop is stopping.
