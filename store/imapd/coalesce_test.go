@@ -2,6 +2,8 @@ package imapd
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -85,5 +87,85 @@ func TestCoalescingConn(t *testing.T) {
 	_, got = under.snapshot()
 	if !bytes.HasSuffix([]byte(got), []byte("* BYE\r\n")) || !under.closed {
 		t.Fatal("BYE lost at Close")
+	}
+}
+
+// TestCoalescingDeadline: per-response deadlines reach the socket only
+// when bytes are written, and every write happens under the deadline last
+// asked for.
+func TestCoalescingDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	srv := <-accepted
+	if srv == nil {
+		t.Fatal("accept failed")
+	}
+	c := newCoalescingConn(srv)
+	c.delay = time.Hour
+	defer c.Close()
+
+	// A deadline in the past makes the buffered write fail at flush.
+	c.SetWriteDeadline(time.Now().Add(-time.Second))
+	if _, err := c.Write([]byte("* OK\r\n")); err != nil {
+		t.Fatalf("buffered write: %v", err)
+	}
+	c.SetWriteDeadline(time.Now().Add(-time.Second)) // still past at flush
+	err = c.Flush()
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("flush under a past deadline: %v, want a timeout", err)
+	}
+
+	// A fresh connection: deadlines set and cleared per line, then a
+	// flush with the deadline cleared, delivers everything.
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client2, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client2.Close()
+	srv2 := <-accepted
+	if srv2 == nil {
+		t.Fatal("accept failed")
+	}
+	c2 := newCoalescingConn(srv2)
+	c2.delay = time.Hour
+	defer c2.Close()
+	var want bytes.Buffer
+	for i := 0; i < 100; i++ {
+		c2.SetWriteDeadline(time.Now().Add(time.Minute))
+		line := []byte("* 1 FETCH (FLAGS ())\r\n")
+		want.Write(line)
+		if _, err := c2.Write(line); err != nil {
+			t.Fatal(err)
+		}
+		c2.SetWriteDeadline(time.Time{})
+	}
+	if err := c2.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	client2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, want.Len())
+	if _, err := io.ReadFull(client2, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("bytes differ")
 	}
 }

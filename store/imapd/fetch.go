@@ -19,12 +19,13 @@ import (
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
 	markSeen := !s.readOnly && setsSeen(options)
 	var seen []uint32
+	var flagBuf []imap.Flag // reused: WriteFlags does not keep it
 	err := s.forEach(numSet, func(m mailbox.Message) error {
 		if markSeen && !hasFlag(m.Flags, `\Seen`) {
 			seen = append(seen, m.UID)
 			m.Flags = append(m.Flags, `\Seen`)
 		}
-		return s.fetchOne(w, m, options, markSeen)
+		return s.fetchOne(w, m, options, markSeen, &flagBuf)
 	})
 	if err != nil {
 		return err
@@ -53,13 +54,14 @@ func setsSeen(o *imap.FetchOptions) bool {
 	return false
 }
 
-func (s *session) fetchOne(w *imapserver.FetchWriter, m mailbox.Message, o *imap.FetchOptions, flagsChanged bool) error {
+func (s *session) fetchOne(w *imapserver.FetchWriter, m mailbox.Message, o *imap.FetchOptions, flagsChanged bool, flagBuf *[]imap.Flag) error {
 	rw := w.CreateMessage(m.Seq)
 	if o.UID {
 		rw.WriteUID(imap.UID(m.UID))
 	}
 	if o.Flags || flagsChanged {
-		rw.WriteFlags(toFlags(m.Flags, m.Recent))
+		*flagBuf = appendFlags((*flagBuf)[:0], m.Flags, m.Recent)
+		rw.WriteFlags(*flagBuf)
 	}
 	if o.InternalDate {
 		rw.WriteInternalDate(m.InternalDate)

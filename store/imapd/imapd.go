@@ -118,6 +118,7 @@ type Server struct {
 	listeners         map[net.Listener]struct{}
 	plainLn, strictLn *chanListener
 	closed            bool
+	serving           sync.WaitGroup // the library's Serve loops
 }
 
 // Capabilities advertised besides IMAP4rev1/IMAP4rev2 (which imply the rest).
@@ -161,8 +162,8 @@ func New(opts Options) (*Server, error) {
 		})
 	}
 	s.plain, s.strict = mk(true), mk(false)
-	go s.plain.Serve(s.plainLn)
-	go s.strict.Serve(s.strictLn)
+	s.serving.Go(func() { s.plain.Serve(s.plainLn) })
+	s.serving.Go(func() { s.strict.Serve(s.strictLn) })
 	return s, nil
 }
 
@@ -270,6 +271,12 @@ func (s *Server) Close() error {
 		ln.Close()
 	}
 	s.mu.Unlock()
+	// The library's Close waits for its Serve loops with a WaitGroup that
+	// Serve joins only once running: a Close right after New raced with
+	// that. End the loops first (their listeners close), then Close.
+	s.plainLn.Close()
+	s.strictLn.Close()
+	s.serving.Wait()
 	return errors.Join(s.plain.Close(), s.strict.Close())
 }
 

@@ -12,21 +12,49 @@ import (
 // order, each once, stopping at the first error. Numbers past the end are
 // skipped (imapserver then answers OK, as the library does). It holds
 // ranges, not one entry per message: "1:*" over ten million messages
-// costs no memory.
+// costs no memory. m.Flags may be a reused buffer: f must not keep it.
 func (s *session) forEach(numSet imap.NumSet, f func(m mailbox.Message) error) error {
 	ranges, err := s.resolve(numSet)
 	if err != nil {
 		return err
 	}
 	for _, r := range ranges {
-		for seq := r.lo; seq >= r.lo && seq <= r.hi; seq++ {
-			m, err := s.sel.Message(seq)
-			if err != nil {
-				return s.fail("read index", s.selName, err)
-			}
-			if err := f(m); err != nil {
-				return err
-			}
+		if err := s.forRange(r, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchFolder is a Folder that reads ranges of messages in batches
+// (*mailbox.Mailbox does).
+type batchFolder interface {
+	Messages(from, to uint32, fn func(m mailbox.Message) bool) error
+}
+
+// forRange calls f for each message of r.
+func (s *session) forRange(r seqRange, f func(m mailbox.Message) error) error {
+	if bf, ok := s.sel.(batchFolder); ok {
+		var ferr error
+		err := bf.Messages(r.lo, r.hi, func(m mailbox.Message) bool {
+			ferr = f(m)
+			return ferr == nil
+		})
+		if ferr != nil {
+			return ferr
+		}
+		if err != nil {
+			return s.fail("read index", s.selName, err)
+		}
+		return nil
+	}
+	for seq := r.lo; seq >= r.lo && seq <= r.hi; seq++ {
+		m, err := s.sel.Message(seq)
+		if err != nil {
+			return s.fail("read index", s.selName, err)
+		}
+		if err := f(m); err != nil {
+			return err
 		}
 	}
 	return nil

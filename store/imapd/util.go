@@ -35,7 +35,11 @@ func canonFlags(in []imap.Flag) []string {
 }
 
 func toFlags(l []string, recent bool) []imap.Flag {
-	out := make([]imap.Flag, 0, len(l)+1)
+	return appendFlags(make([]imap.Flag, 0, len(l)+1), l, recent)
+}
+
+// appendFlags is toFlags appending to out (a reused buffer).
+func appendFlags(out []imap.Flag, l []string, recent bool) []imap.Flag {
 	for _, f := range l {
 		out = append(out, imap.Flag(f))
 	}

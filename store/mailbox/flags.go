@@ -73,7 +73,11 @@ func keywordBits(h *index.Header, kws []string, add bool) (uint64, error) {
 // flagNames renders a record's flags; ok is false when a keyword bit has
 // no name in keywords (the caller refreshes its table).
 func flagNames(r index.Record, keywords []string) ([]string, bool) {
-	out := make([]string, 0, 4)
+	return appendFlagNames(make([]string, 0, 4), r, keywords)
+}
+
+// appendFlagNames is flagNames appending to out (a reused buffer).
+func appendFlagNames(out []string, r index.Record, keywords []string) ([]string, bool) {
 	for _, s := range systemFlags {
 		if r.Flags&s.bit != 0 {
 			out = append(out, s.name)

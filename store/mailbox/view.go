@@ -183,10 +183,15 @@ func (m *Mailbox) Message(seq uint32) (Message, error) {
 }
 
 func (m *Mailbox) message(seq uint32, rec index.Record) (Message, error) {
+	return m.messageInto(seq, rec, make([]string, 0, 4))
+}
+
+// messageInto is message with the flag names appended to buf.
+func (m *Mailbox) messageInto(seq uint32, rec index.Record, buf []string) (Message, error) {
 	if o, ok := m.own[rec.UID]; ok {
 		rec.Flags, rec.Keywords, rec.ModSeq = o.Flags, o.Keywords, o.ModSeq
 	}
-	flags, ok := flagNames(rec, m.keywords)
+	flags, ok := appendFlagNames(buf, rec, m.keywords)
 	if !ok {
 		// A writer added keywords since our last header read.
 		h, err := readHeaderRetry(m.dir, m.rd.f.OS())
@@ -196,7 +201,7 @@ func (m *Mailbox) message(seq uint32, rec index.Record) (Message, error) {
 		if len(h.Keywords) > len(m.keywords) { // tables only grow
 			m.keywords = h.Keywords
 		}
-		if flags, ok = flagNames(rec, m.keywords); !ok {
+		if flags, ok = appendFlagNames(buf, rec, m.keywords); !ok {
 			return Message{}, fmt.Errorf("UID %d: %w: keyword bit without name", rec.UID, ErrCorrupt)
 		}
 	}
