@@ -34,6 +34,10 @@ type ready struct {
 type loop struct {
 	epfd, evfd int
 	epf        *os.File           // epfd in Go's poller: the loop parks there, not in a syscall
+	rc         syscall.RawConn    // epf's; nil: block in epoll_wait instead
+	pollFn     func(uintptr) bool // l.poll, made once
+	events     []unix.EpollEvent
+	n          int                // events[:n] are the last epoll_wait's
 	sessions   map[int32]*session // by fd, two entries per session
 	pipes      []pipe             // idle, each empty
 	maxPipes   int
@@ -115,16 +119,16 @@ func (l *loop) wake() {
 // run serves events until stop; then it cancels every session.
 func (l *loop) run() {
 	defer l.close()
-	events := make([]unix.EpollEvent, maxEvents)
-	rc, err := l.epf.SyscallConn()
-	if err != nil {
-		panic(fmt.Sprintf("relay: epoll fd: %v", err))
+	l.events = make([]unix.EpollEvent, maxEvents)
+	l.pollFn = l.poll
+	if rc, err := l.epf.SyscallConn(); err == nil && l.epf.SetReadDeadline(time.Time{}) == nil {
+		l.rc = rc // pollable: park in the runtime's poller
 	}
 	l.nextSweep = int64(l.tick)
 	for {
-		n := l.wait(rc, events)
+		n := l.wait()
 		l.now = int64(time.Since(l.base))
-		for _, ev := range events[:max(n, 0)] {
+		for _, ev := range l.events[:n] {
 			if ev.Fd == int32(l.evfd) {
 				if l.drainQueue() {
 					l.cancelAll()
@@ -144,37 +148,49 @@ func (l *loop) run() {
 	}
 }
 
-// wait returns the next batch of events, parking the goroutine in Go's
-// poller (not in a blocking syscall, which would hold a P) until there
-// are some or the next sweep is due (then 0). With directions queued to
-// go on it does not park.
-func (l *loop) wait(rc syscall.RawConn, events []unix.EpollEvent) int {
-	n := 0
-	poll := func(uintptr) bool {
-		for {
-			m, err := unix.EpollWait(l.epfd, events, 0)
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err != nil:
-				panic(fmt.Sprintf("relay: epoll_wait: %v", err)) // EBADF/EINVAL: a bug
-			}
-			n = m
-			return m > 0
-		}
-	}
+// wait returns the next batch of events in l.events[:n], parking the
+// goroutine in Go's poller (not in a blocking syscall, which would hold a
+// P) until there are some or the next sweep is due (then 0). With
+// directions queued to go on it does not park. If the runtime cannot
+// poll the epoll descriptor (never seen) it blocks in epoll_wait(2).
+func (l *loop) wait() int {
+	l.n = 0
 	if len(l.again) > 0 {
-		poll(0)
+		l.poll(0)
+		return l.n
+	}
+	if l.rc != nil {
+		if l.deadline != l.nextSweep {
+			l.deadline = l.nextSweep
+			l.epf.SetReadDeadline(l.base.Add(time.Duration(l.nextSweep)))
+		}
+		err := l.rc.Read(l.pollFn)
+		if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			return l.n
+		}
+		l.rc = nil // not pollable after all: block from now on
+	}
+	ms := max((l.nextSweep-int64(time.Since(l.base)))/int64(time.Millisecond), 1)
+	l.epollWait(int(ms))
+	return l.n
+}
+
+// poll collects ready events without blocking (the poller's callback):
+// false, none yet.
+func (l *loop) poll(uintptr) bool { return l.epollWait(0) > 0 }
+
+func (l *loop) epollWait(ms int) int {
+	for {
+		n, err := unix.EpollWait(l.epfd, l.events, ms)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			panic(fmt.Sprintf("relay: epoll_wait: %v", err)) // EBADF/EINVAL: a bug
+		}
+		l.n = n
 		return n
 	}
-	if l.deadline != l.nextSweep {
-		l.deadline = l.nextSweep
-		l.epf.SetReadDeadline(l.base.Add(time.Duration(l.nextSweep)))
-	}
-	if err := rc.Read(poll); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		panic(fmt.Sprintf("relay: epoll fd: %v", err))
-	}
-	return n
 }
 
 // drainQueue registers queued sessions; true if the loop is stopping.
