@@ -54,7 +54,7 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 		return 0, c.err
 	}
 	if len(c.buf)+len(p) > coalesceMax {
-		if err := c.flushLocked(); err != nil {
+		if err := c.flushLocked(true); err != nil {
 			return 0, err
 		}
 		if len(p) >= coalesceMax {
@@ -99,17 +99,21 @@ func (c *coalescingConn) Close() error {
 func (c *coalescingConn) Flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.flushLocked()
+	return c.flushLocked(false)
 }
 
 func (c *coalescingConn) timerFlush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pending = false
-	c.flushLocked()
+	// Much to send: a burst (a large FETCH) is likely still going on.
+	c.flushLocked(len(c.buf) > keepBuf)
 }
 
-func (c *coalescingConn) flushLocked() error {
+// flushLocked writes the buffer out. keep (a burst that filled the
+// buffer) keeps it for the next bytes; otherwise (the server is done for
+// now) a large buffer is dropped.
+func (c *coalescingConn) flushLocked(keep bool) error {
 	if c.err != nil {
 		return c.err
 	}
@@ -123,7 +127,7 @@ func (c *coalescingConn) flushLocked() error {
 	if err == nil {
 		_, err = c.Conn.Write(c.buf)
 	}
-	if cap(c.buf) > keepBuf {
+	if cap(c.buf) > keepBuf && !keep {
 		c.buf = nil
 	} else {
 		c.buf = c.buf[:0]

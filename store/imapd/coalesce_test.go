@@ -169,3 +169,25 @@ func TestCoalescingDeadline(t *testing.T) {
 		t.Fatal("bytes differ")
 	}
 }
+
+// TestCoalescingKeepsBurstBuffer: a burst reuses its buffer across the
+// flushes the size limit forces; the read that ends it drops a large one.
+func TestCoalescingKeepsBurstBuffer(t *testing.T) {
+	under := &countConn{}
+	c := newCoalescingConn(under)
+	c.delay = time.Hour
+	line := bytes.Repeat([]byte("x"), 100)
+	for i := 0; i < 2*coalesceMax/len(line); i++ {
+		c.Write(line)
+	}
+	if n, _ := under.snapshot(); n == 0 {
+		t.Fatal("the size limit forced no write")
+	}
+	if cap(c.buf) <= keepBuf {
+		t.Fatalf("buffer of %d bytes after a forced flush: the burst's buffer was dropped", cap(c.buf))
+	}
+	c.Read(make([]byte, 1))
+	if cap(c.buf) > keepBuf {
+		t.Fatalf("buffer of %d bytes kept after the burst", cap(c.buf))
+	}
+}
