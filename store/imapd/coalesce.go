@@ -2,8 +2,10 @@ package imapd
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,8 +31,8 @@ type coalescingConn struct {
 	pending bool          // the timer is armed
 	err     error         // a failed delayed write, returned by the next call
 	delay   time.Duration // flushDelay; tests lengthen it
-	wdl     time.Time     // the write deadline last asked for
-	applied time.Time     // the write deadline the socket has
+	wdl     atomic.Int64  // the write deadline last asked for (deadlineNanos)
+	applied int64         // the write deadline the socket has (deadlineNanos)
 }
 
 const (
@@ -136,11 +138,10 @@ func (c *coalescingConn) flushLocked(keep bool) error {
 	return err
 }
 
-// SetWriteDeadline records t for the next write to the socket.
+// SetWriteDeadline records t for the next write to the socket. It takes
+// no lock: the library calls it twice per response line.
 func (c *coalescingConn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.wdl = t
-	c.mu.Unlock()
+	c.wdl.Store(deadlineNanos(t))
 	return nil
 }
 
@@ -152,12 +153,32 @@ func (c *coalescingConn) SetDeadline(t time.Time) error {
 
 // applyDeadlineLocked gives the socket the recorded write deadline.
 func (c *coalescingConn) applyDeadlineLocked() error {
-	if c.wdl.Equal(c.applied) {
+	d := c.wdl.Load()
+	if d == c.applied {
 		return nil
 	}
-	if err := c.Conn.SetWriteDeadline(c.wdl); err != nil {
+	var t time.Time
+	if d != 0 {
+		t = time.Unix(0, d)
+	}
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
 		return fmt.Errorf("set write deadline: %w", err)
 	}
-	c.applied = c.wdl
+	c.applied = d
 	return nil
+}
+
+// deadlineNanos is t in Unix nanoseconds, 0 for none (the zero time);
+// times outside what that can hold are clamped, still in the past or
+// the far future.
+func deadlineNanos(t time.Time) int64 {
+	switch sec := t.Unix(); {
+	case t.IsZero():
+		return 0
+	case sec <= 0:
+		return 1
+	case sec >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"sync"
 	"testing"
@@ -189,5 +190,23 @@ func TestCoalescingKeepsBurstBuffer(t *testing.T) {
 	c.Read(make([]byte, 1))
 	if cap(c.buf) > keepBuf {
 		t.Fatalf("buffer of %d bytes kept after the burst", cap(c.buf))
+	}
+}
+
+func TestDeadlineNanos(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Time{}, 0},
+		{time.Unix(-5, 0), 1},
+		{time.Unix(0, 0), 1},
+		{now, now.UnixNano()},
+		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64},
+	} {
+		if got := deadlineNanos(tc.t); got != tc.want {
+			t.Errorf("deadlineNanos(%v) = %d, want %d", tc.t, got, tc.want)
+		}
 	}
 }
