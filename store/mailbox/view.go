@@ -47,13 +47,6 @@ type Mailbox struct {
 // change \Recent state or flags.
 func Open(dir string, readOnly bool, opts Options) (*Mailbox, error) {
 	m := &Mailbox{dir: dir, readOnly: readOnly, opts: opts}
-	var claimed uidRange
-	if !readOnly {
-		var err error
-		if claimed, err = claimRecent(dir); err != nil {
-			return nil, err
-		}
-	}
 	osf, err := openIndex(dir)
 	if err != nil {
 		return nil, err
@@ -64,9 +57,16 @@ func Open(dir string, readOnly bool, opts Options) (*Mailbox, error) {
 		return nil, err
 	}
 	m.rd = reader{dir: dir, f: f}
-	h, err := readHeaderRetry(dir, osf)
-	if err == nil {
-		err = checkSize(osf, h.Count)
+	h, err := readOpenHeader(dir, osf)
+	// Claim \Recent only when the header shows unclaimed messages: the
+	// claim takes the folder lock, which a repeated SELECT need not pay.
+	// claimRecent re-checks under the lock, so racing opens split the
+	// range, never share it.
+	var claimed uidRange
+	if err == nil && !readOnly && h.RecentUID+1 < h.UIDNext {
+		if claimed, err = claimRecent(dir); err == nil {
+			h, err = readOpenHeader(dir, osf)
+		}
 	}
 	if err != nil {
 		f.Close()
@@ -79,6 +79,16 @@ func Open(dir string, readOnly bool, opts Options) (*Mailbox, error) {
 		m.recent = append(m.recent, claimed)
 	}
 	return m, nil
+}
+
+// readOpenHeader reads the header of the index file osf and checks the
+// file holds the records it claims.
+func readOpenHeader(dir string, osf *os.File) (index.Header, error) {
+	h, err := readHeaderRetry(dir, osf)
+	if err == nil {
+		err = checkSize(osf, h.Count)
+	}
+	return h, err
 }
 
 func (m *Mailbox) setHeader(h index.Header) {
