@@ -98,7 +98,7 @@ func (d *Dir) searchOn(ctx context.Context, c *ldap.Conn, name string) (*ldap.En
 	f := filter(d.opts.SearchFormat, ldap.EscapeFilter(name))
 	limit := int(d.opts.Timeout/time.Second) + 1
 	req := ldap.NewSearchRequest(d.opts.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		2, limit, false, f, entry.Attributes(""), nil)
+		2, limit, false, f, entry.Attributes(), nil)
 	r := c.SearchAsync(ctx, req, 4)
 	var entries []*ldap.Entry
 	for r.Next() {

@@ -57,12 +57,6 @@ func Verify(stored, password string) bool {
 	return false
 }
 
-// Scheme returns the upper-cased scheme of a stored value ("" for plain).
-func Scheme(stored string) string {
-	s, _ := split(stored)
-	return s
-}
-
 func split(stored string) (scheme, data string) {
 	if !strings.HasPrefix(stored, "{") {
 		return "", stored

@@ -141,8 +141,11 @@ func TestMalformed(t *testing.T) {
 			t.Errorf("Verify(%q) matched", v)
 		}
 	}
-	if Scheme("{ssha}x") != "SSHA" || Scheme("plain") != "" {
-		t.Error("Scheme")
+	if s, d := split("{ssha}x"); s != "SSHA" || d != "x" {
+		t.Errorf("split({ssha}x) = %q, %q", s, d)
+	}
+	if s, d := split("plain"); s != "" || d != "plain" {
+		t.Errorf("split(plain) = %q, %q", s, d)
 	}
 }
 

@@ -23,12 +23,8 @@ const (
 )
 
 // Attributes returns the attributes a lookup asks for (never the password).
-func Attributes(login string) []string {
-	attrs := []string{UID, Mail, MailHost, Status, Quota}
-	if login != "" && !strings.EqualFold(login, UID) {
-		attrs = append(attrs, login)
-	}
-	return attrs
+func Attributes() []string {
+	return []string{UID, Mail, MailHost, Status, Quota}
 }
 
 // User builds the User of e. A missing uid falls back to the value of the
