@@ -22,38 +22,10 @@ import (
 	"time"
 
 	"msgplex/config"
+	"msgplex/internal/splicerelay"
 )
 
 const transferSize = 64 << 20
-
-// relay is a minimal splice relay: the practical limit of one hop.
-func startRelay(b *testing.B, target string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				s, err := net.Dial("tcp", target)
-				if err != nil {
-					c.Close()
-					return
-				}
-				go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
-				io.Copy(c, s)
-				c.Close()
-				s.Close()
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
 
 type benchConn struct {
 	c net.Conn
@@ -112,7 +84,7 @@ func (bc *benchConn) fetch(b *testing.B) {
 
 func BenchmarkTransfer(b *testing.B) {
 	e := newEnv(b, nil)
-	relay := startRelay(b, e.store.Addr())
+	relay := splicerelay.Start(b, e.store.Addr())
 	run := func(name, addr string, login func(*benchConn)) {
 		b.Run(name, func(b *testing.B) {
 			bc := benchDial(b, addr)

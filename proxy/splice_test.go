@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"msgplex/config"
+	"msgplex/internal/splicerelay"
 )
 
 func goroutineEngine(c *config.Proxy) { c.SpliceEngine = "goroutines" }
@@ -89,7 +90,7 @@ func BenchmarkSpliceEngines(b *testing.B) {
 				bc.until(b, "l")
 			}
 			if engine == "splice-relay" {
-				addr, login = startRelay(b, e.store.Addr()), func(bc *benchConn) { bc.storeLogin(b, "alice") }
+				addr, login = splicerelay.Start(b, e.store.Addr()), func(bc *benchConn) { bc.storeLogin(b, "alice") }
 			}
 			bc := benchDial(b, addr)
 			defer bc.c.Close()

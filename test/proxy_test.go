@@ -27,6 +27,7 @@ import (
 	"msgplex/counters"
 	"msgplex/directory/dirconfig"
 	"msgplex/internal/e2e"
+	"msgplex/internal/splicerelay"
 	"msgplex/internal/testslapd"
 	"msgplex/proxy"
 	"msgplex/proxy/backend/fakestore"
@@ -1139,7 +1140,7 @@ func startStoreBench(b *testing.B, size int) *storeBench {
 	sb := &storeBench{}
 	sb.store = e2e.StartStore(b, e2e.StoreConfig{DataRoot: filepath.Join(dir, "s"), LDIF: ldif, Listen: addr})
 	sb.px = startPxProxyTB(b, fmt.Sprintf("url = %q", "ldif:"+ldif), "connlimits = 0\nmaxconnections = 0\nsessionlog = \"/dev/null\"")
-	sb.relay = startBenchRelay(b, addr)
+	sb.relay = splicerelay.Start(b, addr)
 	if size > 0 {
 		c, err := imapclient.DialInsecure(addr, nil)
 		if err != nil {
@@ -1158,35 +1159,6 @@ func startStoreBench(b *testing.B, size int) *storeBench {
 		}
 	}
 	return sb
-}
-
-// startBenchRelay is a plain io.Copy relay (kernel splice both ways): the
-// practical limit of one hop on this machine.
-func startBenchRelay(b *testing.B, target string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				s, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer s.Close()
-				go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
-				io.Copy(c, s)
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
 
 // BenchmarkProxyFetchStore: bytes/s of a 64 MiB FETCH BODY[] from the

@@ -19,25 +19,14 @@ import (
 
 	"msgplex/directory"
 	"msgplex/directory/passwd"
+	"msgplex/internal/testslapd"
 )
 
 // BaseDN is where the suite's users live (under ou=people).
 const BaseDN = "dc=example,dc=com"
 
 // BaseLDIF is the base entry and ou=people, for a complete file.
-const BaseLDIF = `dn: dc=example,dc=com
-objectClass: top
-objectClass: dcObject
-objectClass: organization
-dc: example
-o: Example
-
-dn: ou=people,dc=example,dc=com
-objectClass: top
-objectClass: organizationalUnit
-ou: people
-
-`
+const BaseLDIF = testslapd.BaseLDIF
 
 // TestUser is one user of the suite.
 type TestUser struct {

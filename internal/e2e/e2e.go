@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"msgplex/internal/testslapd"
 )
 
 var (
@@ -85,8 +87,7 @@ type User struct {
 func WriteLDIF(t testing.TB, dir string, users ...User) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("dn: dc=example,dc=com\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n")
-	b.WriteString("dn: ou=people,dc=example,dc=com\nobjectClass: top\nobjectClass: organizationalUnit\nou: people\n\n")
+	b.WriteString(testslapd.BaseLDIF)
 	for _, u := range users {
 		fmt.Fprintf(&b, "dn: uid=%s,ou=people,dc=example,dc=com\nobjectClass: top\nobjectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\n", u.UID)
 		fmt.Fprintf(&b, "uid: %s\ncn: %s\nsn: %s\nmail: %s@example.com\nuserPassword: %s\n", u.UID, u.UID, u.UID, u.UID, u.Password)
