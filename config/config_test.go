@@ -91,7 +91,7 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "-1", "1XB", "MiB"} {
+	for _, bad := range []string{"", "-1", "1XB", "MiB", "9000000TiB", "9223372036854775808"} {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}
