@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"net"
 
 	"msgplex/directory"
 	"msgplex/proxy/backend"
@@ -56,8 +55,7 @@ func (ss *session) login(ctx context.Context, cr preauth.Credentials, _ *preauth
 	}
 	ss.be, ss.user = be, storeUser
 	s.counters.LoginGood()
-	h, p := s.dialer.HostPort(u.MailHost)
-	ss.log(sessionlog.Event{Kind: sessionlog.Login, User: storeUser, MailHost: net.JoinHostPort(h, p)})
+	ss.log(sessionlog.Event{Kind: sessionlog.Login, User: storeUser, MailHost: be.Host})
 	return preauth.LoginResult{Capabilities: be.Capabilities}, nil
 }
 

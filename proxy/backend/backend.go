@@ -117,7 +117,7 @@ func New(o Options) *Dialer {
 // Conn is a logged-in store connection.
 type Conn struct {
 	*net.TCPConn
-	Host         string   // the mail host as given ("store1" or "store1:143")
+	Host         string   // the mail host with its port ("store1:143"), as dialed
 	Addr         string   // the address connected to
 	Capabilities []string // post-login capabilities
 	Pending      []byte   // bytes read past the login response: send to the client first
@@ -143,8 +143,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrRefused is wrapped by login refusals from the store.
 var ErrRefused = errors.New("store refused the login")
 
-// HostPort splits a mail host into host and port, applying the default.
-func (d *Dialer) HostPort(mailHost string) (host, port string) {
+// hostPort splits a mail host into host and port, applying the default.
+func (d *Dialer) hostPort(mailHost string) (host, port string) {
 	if h, p, err := net.SplitHostPort(mailHost); err == nil {
 		return h, p
 	}
@@ -157,7 +157,7 @@ func (d *Dialer) HostPort(mailHost string) (host, port string) {
 func (d *Dialer) Dial(ctx context.Context, mailHost, user string, client, local net.Addr) (*Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
-	host, port := d.HostPort(mailHost)
+	host, port := d.hostPort(mailHost)
 	if host == "" {
 		return nil, &Error{Host: mailHost, Err: errors.New("empty mail host")}
 	}
@@ -169,7 +169,7 @@ func (d *Dialer) Dial(ctx context.Context, mailHost, user string, client, local 
 	for _, a := range d.order(addrs) {
 		c, err := d.dialOne(ctx, a, user, client, local)
 		if err == nil {
-			c.Host = mailHost
+			c.Host = net.JoinHostPort(host, port)
 			d.markUp(a)
 			return c, nil
 		}

@@ -189,9 +189,9 @@ func TestHostPort(t *testing.T) {
 		"10.0.0.1":        "10.0.0.1 1143",
 		"store1.example.": "store1.example. 1143",
 	} {
-		h, p := d.HostPort(in)
+		h, p := d.hostPort(in)
 		if h+" "+p != want {
-			t.Errorf("HostPort(%q) = %s %s", in, h, p)
+			t.Errorf("hostPort(%q) = %s %s", in, h, p)
 		}
 	}
 }
