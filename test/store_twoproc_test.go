@@ -17,11 +17,11 @@ type events struct {
 	exists   uint32
 	expunged []uint32
 	flags    map[uint32][]imap.Flag
-	kick     chan struct{}
+	kick     chan struct{} // one pending wake-up for waitFor; never blocks a sender
 }
 
 func newEvents() *events {
-	return &events{flags: map[uint32][]imap.Flag{}, kick: make(chan struct{}, 100)}
+	return &events{flags: map[uint32][]imap.Flag{}, kick: make(chan struct{}, 1)}
 }
 
 func (e *events) handler() *imapclient.Options {
@@ -31,14 +31,14 @@ func (e *events) handler() *imapclient.Options {
 				e.mu.Lock()
 				e.exists = *d.NumMessages
 				e.mu.Unlock()
-				e.kick <- struct{}{}
+				e.wake()
 			}
 		},
 		Expunge: func(seq uint32) {
 			e.mu.Lock()
 			e.expunged = append(e.expunged, seq)
 			e.mu.Unlock()
-			e.kick <- struct{}{}
+			e.wake()
 		},
 		Fetch: func(m *imapclient.FetchMessageData) {
 			buf, err := m.Collect()
@@ -48,9 +48,18 @@ func (e *events) handler() *imapclient.Options {
 			e.mu.Lock()
 			e.flags[buf.SeqNum] = buf.Flags
 			e.mu.Unlock()
-			e.kick <- struct{}{}
+			e.wake()
 		},
 	}}
+}
+
+// wake tells waitFor to look again. It runs in the client's reader
+// goroutine, so it must not block: a full channel already holds a wake-up.
+func (e *events) wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
 }
 
 // waitFor waits (10 s at most) until cond holds.
