@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"msgplex/internal/e2e"
 )
@@ -195,9 +197,19 @@ Sync All
 
 func runMbsync(t *testing.T, mbsync, cfg string) {
 	t.Helper()
-	cmd := exec.Command(mbsync, "-c", cfg, "-a")
-	out, err := cmd.CombinedOutput()
+	out, err := boundedCommand(t, 2*time.Minute, mbsync, "-c", cfg, "-a").CombinedOutput()
 	if err != nil {
 		t.Fatalf("mbsync: %v\n%s", err, out)
 	}
+}
+
+// boundedCommand is exec.Command for a third-party client, killed after
+// limit (or when the test ends), so a hung daemon fails the test instead
+// of stalling it until go test's own timeout.
+func boundedCommand(t *testing.T, limit time.Duration, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
 }
