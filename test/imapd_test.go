@@ -3,8 +3,6 @@
 package test
 
 import (
-	"bufio"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -17,109 +15,55 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"msgplex/internal/e2e"
 )
 
-// msgplexBin returns $MSGPLEX_BIN or builds the binary.
-func msgplexBin(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("MSGPLEX_BIN"); b != "" {
-		return b
-	}
-	bin := filepath.Join(t.TempDir(), "msgplex")
-	out, err := exec.Command("go", "build", "-o", bin, "msgplex/cmd/msgplex").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-const usersLDIF = `dn: uid=alice,ou=people,dc=example,dc=com
-objectClass: inetOrgPerson
-objectClass: inetLocalMailRecipient
-uid: alice
-cn: Alice
-sn: Example
-mail: alice@example.com
-userPassword: alice-pw
-mailHost: 127.0.0.1
-
-dn: uid=bob,ou=people,dc=example,dc=com
-objectClass: inetOrgPerson
-objectClass: inetLocalMailRecipient
-uid: bob
-cn: Bob
-sn: Example
-mail: bob@example.com
-userPassword: bob-pw
-mailHost: 127.0.0.1
-`
-
-// startStore runs `msgplex store` and waits until it accepts connections.
+// startStore runs `msgplex store` with alice and bob in an LDIF directory
+// and waits (bounded) until it accepts connections. It manages the process
+// itself, not through e2e.Start, so that it can check that the store exits
+// cleanly on SIGINT when the test ends.
 func startStore(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	ldif := filepath.Join(dir, "users.ldif")
-	if err := os.WriteFile(ldif, []byte(usersLDIF), 0o600); err != nil {
+	ldif := e2e.WriteLDIF(t, dir,
+		e2e.User{UID: "alice", Password: "alice-pw", MailHost: "127.0.0.1"},
+		e2e.User{UID: "bob", Password: "bob-pw", MailHost: "127.0.0.1"})
+	sc := e2e.StoreConfig{DataRoot: filepath.Join(dir, "data"), LDIF: ldif, Extra: `service.imap.vmbudget = "64MiB"`}
+	cfg := e2e.WriteStoreConfig(t, &sc)
+	logf, err := os.Create(filepath.Join(dir, "store.log"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(dir, "msgplex.toml")
-	conf := fmt.Sprintf("store.dataroot = %q\nservice.imap.listen = %q\ndirectory.url = \"ldif:%s\"\n"+
-		"store.admin.password = \"adminpw\"\nservice.imap.vmbudget = \"64MiB\"\n", filepath.Join(dir, "data"), addr, ldif)
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(msgplexBin(t), "store", "--config", cfg)
-	stderr, _ := cmd.StderrPipe()
+	cmd := exec.Command(e2e.Binary(t), "store", "--config", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	logs := make(chan string, 1000)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			select {
-			case logs <- sc.Text():
-			default:
-			}
-		}
-		close(logs)
-	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); logf.Close() }()
+	storeLog := func() string { b, _ := os.ReadFile(logf.Name()); return string(b) }
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("store exit: %v", err)
+				t.Errorf("store exit on SIGINT: %v\n%s", err, storeLog())
 			}
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
-			t.Error("store did not stop on SIGINT")
+			<-done
+			t.Errorf("store did not stop on SIGINT:\n%s", storeLog())
 		}
 	})
 	for range 200 {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		if c, err := net.DialTimeout("tcp", sc.Listen, time.Second); err == nil {
 			c.Close()
-			return addr
+			return sc.Listen
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var l []string
-	for len(logs) > 0 {
-		l = append(l, <-logs)
-	}
-	t.Fatalf("store did not listen on %s: %s", addr, strings.Join(l, "\n"))
+	t.Fatalf("store did not listen on %s:\n%s", sc.Listen, storeLog())
 	return ""
 }
 
@@ -181,7 +125,7 @@ func TestStoreBinaryImaplib(t *testing.T) {
 	}
 	addr := startStore(t)
 	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command(py, "../store/imapd/testdata/imaplib_check.py", host, port, "bob", "bob-pw").CombinedOutput()
+	out, err := boundedCommand(t, time.Minute, py, "../store/imapd/testdata/imaplib_check.py", host, port, "bob", "bob-pw").CombinedOutput()
 	if err != nil {
 		t.Fatalf("imaplib: %v\n%s", err, out)
 	}
