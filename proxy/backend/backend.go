@@ -143,21 +143,22 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrRefused is wrapped by login refusals from the store.
 var ErrRefused = errors.New("store refused the login")
 
-// hostPort splits a mail host into host and port, applying the default.
-func (d *Dialer) hostPort(mailHost string) (host, port string) {
+// hostPort splits a mail host into host and port, applying defaultPort.
+func hostPort(mailHost string, defaultPort int) (host, port string) {
 	if h, p, err := net.SplitHostPort(mailHost); err == nil {
 		return h, p
 	}
-	return strings.Trim(mailHost, "[]"), strconv.Itoa(d.opts.DefaultPort)
+	return strings.Trim(mailHost, "[]"), strconv.Itoa(defaultPort)
 }
 
 // Dial connects to mailHost and logs in as user. client and local are the
 // client's address and the proxy's address it connected to (for the PROXY
 // header). On failure the error is an *Error.
 func (d *Dialer) Dial(ctx context.Context, mailHost, user string, client, local net.Addr) (*Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	o := d.options() // under d.mu: SetOptions may run concurrently
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	host, port := d.hostPort(mailHost)
+	host, port := hostPort(mailHost, o.DefaultPort)
 	if host == "" {
 		return nil, &Error{Host: mailHost, Err: errors.New("empty mail host")}
 	}

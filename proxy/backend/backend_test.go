@@ -181,7 +181,6 @@ func TestTimeoutOnSilentStore(t *testing.T) {
 }
 
 func TestHostPort(t *testing.T) {
-	d := New(Options{DefaultPort: 1143})
 	for in, want := range map[string]string{
 		"store1":          "store1 1143",
 		"store1:143":      "store1 143",
@@ -189,9 +188,33 @@ func TestHostPort(t *testing.T) {
 		"10.0.0.1":        "10.0.0.1 1143",
 		"store1.example.": "store1.example. 1143",
 	} {
-		h, p := d.hostPort(in)
+		h, p := hostPort(in, 1143)
 		if h+" "+p != want {
 			t.Errorf("hostPort(%q) = %s %s", in, h, p)
 		}
 	}
+}
+
+// TestSetOptionsDuringDial: a reload (SetOptions) while logins dial; run
+// with -race, which reported Dial reading the options without the lock.
+func TestSetOptionsDuringDial(t *testing.T) {
+	s := startFake(t, fakestore.Options{})
+	o := Options{AdminUser: "admin", AdminPassword: "secret", Timeout: 10 * time.Second}
+	d := New(o)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 50 {
+			o.DefaultPort = 1000 + i
+			d.SetOptions(o)
+		}
+	}()
+	for range 10 {
+		c, err := d.Dial(context.Background(), s.Addr(), "alice", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	<-done
 }
