@@ -81,6 +81,8 @@ type Cache struct {
 	group singleflight.Group
 
 	hits, misses, authHits, authMisses atomic.Int64
+	// joined, if set (tests), is called once a caller waits on a flight.
+	joined func()
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -193,6 +195,9 @@ func (c *Cache) Authenticate(ctx context.Context, name, password string) (User, 
 func (c *Cache) shared(ctx context.Context, key string, fn func(context.Context) (User, error)) (User, error) {
 	inner := context.WithoutCancel(ctx)
 	ch := c.group.DoChan(key, func() (any, error) { return fn(inner) })
+	if c.joined != nil {
+		c.joined()
+	}
 	select {
 	case r := <-ch:
 		u, _ := r.Val.(User)

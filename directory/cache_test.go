@@ -239,6 +239,8 @@ func TestCacheSingleflight(t *testing.T) {
 	f.gate = make(chan struct{})
 	c, _ := newTestCache(t, f)
 	const n = 20
+	var joined atomic.Int64
+	c.joined = func() { joined.Add(1) }
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for range n {
@@ -249,13 +251,15 @@ func TestCacheSingleflight(t *testing.T) {
 			errs <- err
 		}()
 	}
-	// Wait (bounded) until every caller has missed the cache and is about
-	// to join the flight, then let the one backend call finish.
+	// Wait (bounded) until every caller waits on the flight, then let the
+	// one backend call finish.
 	deadline := time.Now().Add(10 * time.Second)
-	for c.misses.Load() < n && time.Now().Before(deadline) {
+	for joined.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d callers joined the flight", joined.Load(), n)
+		}
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond)
 	close(f.gate)
 	wg.Wait()
 	close(errs)
