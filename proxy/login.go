@@ -35,15 +35,15 @@ func (ss *session) login(ctx context.Context, cr preauth.Credentials, _ *preauth
 	if err != nil {
 		return preauth.LoginResult{}, ss.authFailed(ctx, ip, name, cr.Password, err, st)
 	}
-	if r := ss.checkStatus(u); r != nil {
-		s.counters.LoginFailed()
-		return preauth.LoginResult{}, r
-	}
-	s.throttle.success(name)
 	storeUser := u.UID
 	if storeUser == "" {
 		storeUser = name
 	}
+	if r := ss.checkStatus(storeUser, u.Status); r != nil {
+		s.counters.LoginFailed()
+		return preauth.LoginResult{}, r
+	}
+	s.throttle.success(name)
 	if u.MailHost == "" {
 		s.counters.LoginFailed()
 		return preauth.LoginResult{}, ss.refuse(name, codeUnavailable, "no mailHost in the directory", "No mail server is assigned to your account", false)
@@ -80,21 +80,22 @@ func (ss *session) authFailed(ctx context.Context, ip, name, password string, er
 	return ss.refuse(name, codeUnavailable, "directory unavailable: "+err.Error(), "The user directory is unavailable, try again later", false)
 }
 
-// checkStatus refuses users who may not log in now (mailUserStatus).
-func (ss *session) checkStatus(u directory.User) *preauth.Refusal {
-	switch u.Status {
+// checkStatus refuses users who may not log in now (mailUserStatus); user
+// names them in the log (their UID, else the login name, as the login line).
+func (ss *session) checkStatus(user string, status directory.Status) *preauth.Refusal {
+	switch status {
 	case directory.StatusActive, directory.StatusOverQuota, "":
 		return nil
 	case directory.StatusHold:
-		return ss.refuse(u.UID, codeUnavailable, "account on hold", "Your account is temporarily on hold, try again later", false)
+		return ss.refuse(user, codeUnavailable, "account on hold", "Your account is temporarily on hold, try again later", false)
 	case directory.StatusInactive:
-		return ss.refuse(u.UID, codeUnavailable, "account inactive", "Your account is not active yet, try again later", false)
+		return ss.refuse(user, codeUnavailable, "account inactive", "Your account is not active yet, try again later", false)
 	case directory.StatusDisabled:
-		return ss.refuse(u.UID, codeAuthzFailed, "account disabled", "Your account is disabled", false)
+		return ss.refuse(user, codeAuthzFailed, "account disabled", "Your account is disabled", false)
 	case directory.StatusDeleted, directory.StatusRemoved:
-		return ss.refuse(u.UID, codeContact, "account "+string(u.Status), "Your account no longer exists, contact your administrator", false)
+		return ss.refuse(user, codeContact, "account "+string(status), "Your account no longer exists, contact your administrator", false)
 	}
-	return ss.refuse(u.UID, codeAuthzFailed, "unknown account status "+sessionlog.Clean(string(u.Status)), "Your account may not log in", false)
+	return ss.refuse(user, codeAuthzFailed, "unknown account status "+sessionlog.Clean(string(status)), "Your account may not log in", false)
 }
 
 // backendDown answers NO [UNAVAILABLE] with the configured alert and logs

@@ -90,6 +90,12 @@ func TestRefusals(t *testing.T) {
 	e.dir.add("del", "pw", e.store.Addr(), directory.StatusDeleted)
 	e.dir.add("rem", "pw", e.store.Addr(), directory.StatusRemoved)
 	e.dir.add("nohost", "pw", "", directory.StatusActive)
+	e.dir.add("nouid", "pw", e.store.Addr(), directory.StatusHold)
+	e.dir.mu.Lock()
+	nouid := e.dir.users["nouid"]
+	nouid.user.UID = ""
+	e.dir.users["nouid"] = nouid
+	e.dir.mu.Unlock()
 	for _, tc := range []struct{ user, pw, want, logWant string }{
 		{"alice", "wrong", "NO [AUTHENTICATIONFAILED]", "login failed user alice [AUTHENTICATIONFAILED]: invalid credentials"},
 		{"nobody", "x", "NO [AUTHENTICATIONFAILED]", "login failed user nobody [AUTHENTICATIONFAILED]: no such user"},
@@ -100,6 +106,7 @@ func TestRefusals(t *testing.T) {
 		{"del", "pw", "NO [CONTACTADMIN]", "login failed user del [CONTACTADMIN]: account deleted"},
 		{"rem", "pw", "NO [CONTACTADMIN]", "login failed user rem [CONTACTADMIN]: account removed"},
 		{"nohost", "pw", "NO [UNAVAILABLE]", "no mailHost"},
+		{"nouid", "pw", "NO [UNAVAILABLE]", "login failed user nouid [UNAVAILABLE]: account on hold"}, // no UID: the login name
 	} {
 		t.Run(tc.user, func(t *testing.T) {
 			c := e.dial()
