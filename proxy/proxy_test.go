@@ -369,3 +369,17 @@ func TestProxyHeaderWithPipelinedCommands(t *testing.T) {
 	}
 	e.waitLog("client IP 198.51.100.1:1234")
 }
+
+// TestIDAnswer: the proxy answers ID before login with its own parameters
+// (one map for every session).
+func TestIDAnswer(t *testing.T) {
+	e := newEnv(t, nil)
+	for range 2 {
+		c := e.dial()
+		c.line()
+		lines := c.do(`a1 ID ("name" "test")`, "a1 OK")
+		if want := `* ID ("name" "msgplex" "vendor" "msgplex")`; len(lines) != 2 || lines[0] != want {
+			t.Fatalf("ID answer %q, want %q", lines, want)
+		}
+	}
+}

@@ -56,6 +56,7 @@ type Server struct {
 	slog     *sessionlog.Logger
 	counters *counters.Set
 	log      *slog.Logger
+	serverID map[string]string // answered to ID; read-only, shared by sessions
 
 	preauthCtx    context.Context // ends at Shutdown/Close: BYE to pre-auth sessions
 	cancelPreauth context.CancelFunc
@@ -103,6 +104,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		opts: o, dir: o.Directory, slog: o.SessionLog, counters: o.Counters, log: o.Logger,
 		throttle:  newThrottle(time.Now),
+		serverID:  map[string]string{"name": "msgplex", "vendor": "msgplex"},
 		listeners: map[net.Listener]bool{},
 		perAddr:   map[string]int{},
 	}

@@ -74,7 +74,7 @@ func (ss *session) preauthOptions(implicitTLS bool) preauth.Options {
 		MaxLiteral:     int(ss.st.MaxLiteral),
 		MaxFailures:    ss.st.MaxAuthFailures,
 		Timeout:        ss.st.PreauthTimeout.D(),
-		ServerID:       map[string]string{"name": "msgplex", "vendor": "msgplex"},
+		ServerID:       ss.srv.serverID,
 	}
 }
 
