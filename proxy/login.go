@@ -22,7 +22,7 @@ const (
 func (ss *session) login(ctx context.Context, cr preauth.Credentials, _ *preauth.State) (preauth.LoginResult, error) {
 	s := ss.srv
 	st := s.settings()
-	ip := ipOf(ss.client)
+	ip := ss.ip
 	name := cr.Username
 	if err := s.opts.sleep(ctx, s.throttle.wait(ip, name, st)); err != nil {
 		return preauth.LoginResult{}, ss.refuse(name, codeUnavailable, "interrupted during fail delay", "Try again later", false)
