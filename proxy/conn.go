@@ -103,9 +103,15 @@ func readProxyHeader(cc *clientConn, client, local net.Addr) (net.Addr, net.Addr
 }
 
 func (st *settings) trustedBalancer(a net.Addr) bool {
+	if len(st.trusted) == 0 { // the usual case: no address to parse
+		return false
+	}
 	ip := net.ParseIP(ipOf(a))
+	if ip == nil {
+		return false
+	}
 	for _, n := range st.trusted {
-		if ip != nil && n.Contains(ip) {
+		if n.Contains(ip) {
 			return true
 		}
 	}
