@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"msgplex/config"
 	"msgplex/directory"
+	"msgplex/proxy/sessionlog"
 )
 
 func TestLoginSpliceAndLog(t *testing.T) {
@@ -381,5 +383,38 @@ func TestIDAnswer(t *testing.T) {
 		if want := `* ID ("name" "msgplex" "vendor" "msgplex")`; len(lines) != 2 || lines[0] != want {
 			t.Fatalf("ID answer %q, want %q", lines, want)
 		}
+	}
+}
+
+// TestJSONLogSide: in the JSON session log, "socket closed by peer"
+// carries the side as a field (sessionlog.Event.Side), with either engine.
+func TestJSONLogSide(t *testing.T) {
+	for _, engine := range []string{"epoll", "goroutines"} {
+		t.Run(engine, func(t *testing.T) {
+			jp := filepath.Join(t.TempDir(), "session.json")
+			jl, err := sessionlog.Open(sessionlog.Options{Path: jp, Format: "json", Hostname: "mmp1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newEnvOpts(t, func(c *config.Proxy) { c.SpliceEngine = engine }, func(o *Options) { o.SessionLog = jl })
+			e.log.Close() // the text log newEnvOpts opened; the JSON one is read instead
+			e.log, e.logp = jl, jp
+			c := e.loginAlice()
+			c.do("a2 LOGOUT", "a2 OK")
+			if _, err := c.r.ReadString('\n'); err != io.EOF { // the store's FIN, passed on
+				t.Fatalf("after LOGOUT: %v", err)
+			}
+			c.c.Close()
+			log := e.waitLog(`"event":"end"`)
+			for _, l := range strings.Split(log, "\n") {
+				if strings.Contains(l, `"event":"closed"`) {
+					if !strings.Contains(l, `"side":"server"`) || !strings.Contains(l, `"msg":"server socket closed by peer"`) {
+						t.Fatalf("closed line: %s", l)
+					}
+					return
+				}
+			}
+			t.Fatalf("no closed line:\n%s", log)
+		})
 	}
 }

@@ -129,7 +129,7 @@ func (ss *session) logSplice(res spliceResult, c2s0, s2c0 int64) {
 		if e.errno != 0 {
 			ss.log(sessionlog.Event{Kind: sessionlog.IOError, Side: e.side, Errno: int(e.errno), ErrText: e.errno.Error()})
 		} else {
-			ss.closed(fmt.Sprintf("%s socket error: %v", e.side, e.err))
+			ss.log(sessionlog.Event{Kind: sessionlog.Closed, Side: e.side, Reason: fmt.Sprintf("%s socket error: %v", e.side, e.err)})
 		}
 	}
 	switch {
@@ -138,7 +138,7 @@ func (ss *session) logSplice(res spliceResult, c2s0, s2c0 int64) {
 	case res.idle:
 		ss.closed(fmt.Sprintf("idle timeout (%v)", ss.st.IdleTimeout.D()))
 	case len(res.errs) == 0 && res.firstEOF != "":
-		ss.closed(res.firstEOF + " socket closed by peer")
+		ss.log(sessionlog.Event{Kind: sessionlog.Closed, Side: res.firstEOF, Reason: res.firstEOF + " socket closed by peer"})
 	}
 	ss.log(sessionlog.Event{Kind: sessionlog.Transfer, C2S: res.c2s + c2s0,
 		S2C: res.s2c + s2c0, Seconds: int64(time.Since(ss.start).Seconds())})
