@@ -4,7 +4,8 @@
 // A Set is a fixed group of atomic int64 counters (the global.* names of
 // DESIGN.md) plus named extra gauges a service may add (per-worker sessions,
 // mapped bytes, budget: "worker.1.sessions", …). Updating a counter is one
-// atomic operation; nothing in the hot path takes a lock.
+// atomic operation (ConnOpened: three, and a compare-and-swap while the
+// maximum grows); nothing in the hot path takes a lock.
 //
 // # File format
 //
