@@ -70,7 +70,7 @@ func FuzzParse(f *testing.F) {
 // checkCommand checks what any successfully parsed command must satisfy.
 func checkCommand(t *testing.T, c *command, maxLiteral int) {
 	t.Helper()
-	if c.tag == "" || c.spec == nil {
+	if c.tag == "" || c.spec.run == nil {
 		t.Fatalf("parsed command without tag or spec: %+v", c)
 	}
 	for i := 0; i < len(c.tag); i++ {

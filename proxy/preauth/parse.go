@@ -24,8 +24,8 @@ func bad(msg string) error { return &badError{msg: msg} }
 // command is one parsed command.
 type command struct {
 	tag  string
-	name string       // upper-cased
-	spec *commandSpec // from the dispatch table
+	name string      // upper-cased
+	spec commandSpec // from the dispatch table (a copy: no allocation per command)
 	// args: LOGIN user password; AUTHENTICATE mechanism [initial-response];
 	// ID field value field value ... (NIL values as "").
 	args []string
@@ -111,7 +111,7 @@ func (p *parser) readCommand(c *command) error {
 		}
 		return bad("unknown command")
 	}
-	c.spec = &spec
+	c.spec = spec
 	if err := spec.parse(p, c); err != nil {
 		return err
 	}
