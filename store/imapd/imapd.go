@@ -51,7 +51,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-sasl"
 	"github.com/pires/go-proxyproto"
 
 	"msgplex/counters"
@@ -339,5 +338,3 @@ type slogPrintf struct{ log *slog.Logger }
 func (l slogPrintf) Printf(format string, args ...any) {
 	l.log.Error("imapserver", "msg", fmt.Sprintf(format, args...))
 }
-
-var _ = sasl.Plain

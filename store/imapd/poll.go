@@ -3,8 +3,6 @@ package imapd
 import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-
-	"msgplex/store/mailbox"
 )
 
 // sync brings the view forward and queues what it reports.
@@ -104,5 +102,3 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		}
 	}
 }
-
-var _ = mailbox.Changes{}
