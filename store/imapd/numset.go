@@ -74,29 +74,21 @@ func (s *session) resolve(numSet imap.NumSet) ([]seqRange, error) {
 			out = append(out, seqRange{lo, hi})
 		}
 	}
+	if numSet != nil && imap.IsSearchRes(numSet) {
+		for _, uid := range s.searchRes {
+			if seq, ok := s.sel.SeqOf(uid); ok {
+				add(seq, seq)
+			}
+		}
+		return mergeRanges(out), nil
+	}
 	switch set := numSet.(type) {
 	case imap.SeqSet:
-		if imap.IsSearchRes(set) {
-			for _, uid := range s.searchRes {
-				if seq, ok := s.sel.SeqOf(uid); ok {
-					add(seq, seq)
-				}
-			}
-			break
-		}
 		for _, r := range set {
 			lo, hi := staticRange(r.Start, r.Stop, count)
 			add(lo, hi)
 		}
 	case imap.UIDSet:
-		if imap.IsSearchRes(set) {
-			for _, uid := range s.searchRes {
-				if seq, ok := s.sel.SeqOf(uid); ok {
-					add(seq, seq)
-				}
-			}
-			break
-		}
 		if count == 0 {
 			return nil, nil
 		}
