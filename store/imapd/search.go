@@ -30,19 +30,18 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 			return nil, err
 		}
 	}
-	for seq := uint32(1); seq <= count; seq++ {
-		m, err := s.sel.Message(seq)
-		if err != nil {
-			return nil, s.fail("read index", s.selName, err)
-		}
-		c := &candidate{s: s, m: m, count: count, lastUID: lastUID}
-		ok, err := c.match(criteria)
-		c.close()
+	if count > 0 {
+		err := s.forRange(seqRange{1, count}, func(m mailbox.Message) error {
+			c := &candidate{s: s, m: m, count: count, lastUID: lastUID}
+			ok, err := c.match(criteria)
+			c.close()
+			if ok && err == nil {
+				seqs, uids = append(seqs, m.Seq), append(uids, m.UID)
+			}
+			return err
+		})
 		if err != nil {
 			return nil, err
-		}
-		if ok {
-			seqs, uids = append(seqs, seq), append(uids, m.UID)
 		}
 	}
 	if options.ReturnSave {
