@@ -185,9 +185,15 @@ func ParsePrefixes(l []string) ([]netip.Prefix, error) {
 
 // Trusted says whether addr (a TCP peer) is a trusted proxy.
 func (s *Server) Trusted(addr net.Addr) bool {
-	ip := addrIP(addr)
+	return s.trustedIP(addrIP(addr))
+}
+
+func (s *Server) trustedIP(ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
 	for _, p := range s.trusted {
-		if ip.IsValid() && p.Contains(ip) {
+		if p.Contains(ip) {
 			return true
 		}
 	}
@@ -196,12 +202,21 @@ func (s *Server) Trusted(addr net.Addr) bool {
 
 // PlaintextAllowed says whether a peer may authenticate without TLS.
 func (s *Server) PlaintextAllowed(peer net.Addr) bool {
-	return s.opts.AllowPlaintext || addrIP(peer).IsLoopback() || s.Trusted(peer)
+	if s.opts.AllowPlaintext {
+		return true
+	}
+	ip := addrIP(peer)
+	return ip.IsLoopback() || s.trustedIP(ip)
 }
 
+// addrIP is the IP of a peer address; a TCP address (every connection's)
+// is read as it is, without formatting and parsing it again.
 func addrIP(addr net.Addr) netip.Addr {
-	if addr == nil {
+	switch a := addr.(type) {
+	case nil:
 		return netip.Addr{}
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
 	}
 	ap, err := netip.ParseAddrPort(addr.String())
 	if err != nil {

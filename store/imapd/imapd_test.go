@@ -317,6 +317,7 @@ func TestTrustDecisions(t *testing.T) {
 		{"127.0.0.1:5", false, true},
 		{"[::1]:5", false, true},
 		{"10.1.2.3:5", true, true},
+		{"[::ffff:10.1.2.3]:5", true, true},
 		{"192.0.2.7:1", true, true},
 		{"192.0.2.8:1", false, false},
 		{"203.0.113.9:143", false, false},

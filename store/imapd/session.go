@@ -17,7 +17,7 @@ import (
 )
 
 // opTimeout bounds one store or directory call made for a command.
-const opTimeout = 30e9
+const opTimeout = 30 * time.Second
 
 // session is one connection's state; imapserver runs its commands one at
 // a time, so only the hub touches it from another goroutine.
