@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/emersion/go-imap/v2/imapserver"
+
 	"msgplex/config"
 	"msgplex/store"
 	"msgplex/store/index"
@@ -344,22 +346,7 @@ func usersFor(ctx context.Context, s *store.Store, pattern string) ([]string, er
 // matchPattern matches an IMAP LIST pattern: "*" matches any characters,
 // "%" any characters but the delimiter "/" (RFC 9051 6.3.9).
 func matchPattern(pattern, name string) bool {
-	if pattern == "" {
-		return name == ""
-	}
-	switch pattern[0] {
-	case '*', '%':
-		for i := 0; i <= len(name); i++ {
-			if matchPattern(pattern[1:], name[i:]) {
-				return true
-			}
-			if i < len(name) && pattern[0] == '%' && name[i] == '/' {
-				return false
-			}
-		}
-		return false
-	}
-	return name != "" && name[0] == pattern[0] && matchPattern(pattern[1:], name[1:])
+	return imapserver.MatchList(name, '/', "", pattern)
 }
 
 // uidRange is first:last inclusive; last 0 means "*" (no upper bound).
