@@ -410,9 +410,6 @@ func moveMessages(ctx context.Context, s *store.Store, w io.Writer, src, dst str
 		}
 	}
 	res, err := s.MoveMessages(ctx, from.user, from.folder, to.folder, uids)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("move %s to %s: %w", from, to, err)
-	}
 	if err != nil {
 		return fmt.Errorf("move %s to %s: %w", from, to, err)
 	}
@@ -430,20 +427,16 @@ func selectUIDs(ctx context.Context, s *store.Store, m mboxName, set []uidRange)
 		return nil, fmt.Errorf("open %s: %w", m, err)
 	}
 	defer mb.Close()
-	var uids []uint32
-	for seq := uint32(1); seq <= mb.Count(); seq++ {
-		msg, err := mb.Message(seq)
-		if errors.Is(err, mailbox.ErrNoSuchMessage) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", m, err)
-		}
+	var uids []uint32 // ascending: UIDs grow with sequence numbers
+	err = mb.Messages(1, mb.Count(), func(msg mailbox.Message) bool {
 		if inSet(set, msg.UID) {
 			uids = append(uids, msg.UID)
 		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", m, err)
 	}
-	sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
 	return uids, nil
 }
 
