@@ -315,7 +315,9 @@ func (s *Store) MoveMessages(ctx context.Context, uid, src, dst string, uids []u
 		return mailbox.CopyResult{}, err
 	}
 	defer m.Close()
-	uids = present(m, uids)
+	if uids, err = present(m, uids); err != nil {
+		return mailbox.CopyResult{}, fmt.Errorf("store: read %q of %s: %w", src, uid, err)
+	}
 	if len(uids) == 0 {
 		return mailbox.CopyResult{}, nil
 	}
@@ -334,20 +336,19 @@ func (s *Store) MoveMessages(ctx context.Context, uid, src, dst string, uids []u
 
 // present returns the UIDs of uids the view has, or all of its UIDs if
 // uids is nil.
-func present(m *mailbox.Mailbox, uids []uint32) []uint32 {
+func present(m *mailbox.Mailbox, uids []uint32) ([]uint32, error) {
 	var out []uint32
 	if uids == nil {
-		for seq := uint32(1); seq <= m.Count(); seq++ {
-			if msg, err := m.Message(seq); err == nil {
-				out = append(out, msg.UID)
-			}
-		}
-		return out
+		err := m.Messages(1, m.Count(), func(msg mailbox.Message) bool {
+			out = append(out, msg.UID)
+			return true
+		})
+		return out, err
 	}
 	for _, u := range uids {
 		if _, ok := m.SeqOf(u); ok {
 			out = append(out, u)
 		}
 	}
-	return out
+	return out, nil
 }
