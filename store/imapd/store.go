@@ -17,10 +17,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if err != nil || len(uids) == 0 {
 		return err
 	}
-	op := map[imap.StoreFlagsOp]mailbox.StoreOp{
-		imap.StoreFlagsSet: mailbox.FlagsSet, imap.StoreFlagsAdd: mailbox.FlagsAdd, imap.StoreFlagsDel: mailbox.FlagsRemove,
-	}[flags.Op]
-	if err := s.sel.Store(uids, op, canonFlags(flags.Flags)); err != nil {
+	if err := s.sel.Store(uids, storeOp(flags.Op), canonFlags(flags.Flags)); err != nil {
 		return s.fail("store", s.selName, err)
 	}
 	s.changed(s.sel.Dir())
@@ -48,6 +45,17 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		}
 	}
 	return nil
+}
+
+// storeOp is the mailbox operation of a STORE.
+func storeOp(op imap.StoreFlagsOp) mailbox.StoreOp {
+	switch op {
+	case imap.StoreFlagsAdd:
+		return mailbox.FlagsAdd
+	case imap.StoreFlagsDel:
+		return mailbox.FlagsRemove
+	}
+	return mailbox.FlagsSet
 }
 
 // syncAnswered brings the view forward after this session changed the
