@@ -42,7 +42,7 @@ func (s *Store) Folders(ctx context.Context, uid string) ([]mboxlist.Folder, err
 
 // refreshCounts updates one folder's cached figures from its header.
 func (s *Store) refreshCounts(ctx context.Context, uid, name string) {
-	st, err := mailbox.ReadStatus(filepath.Join(userDir(s.root, uid), EscapeFolder(name)), s.mbox)
+	st, err := mailbox.ReadStatus(folderDir(s.root, uid, name), s.mbox)
 	if err != nil {
 		s.log.Warn("folder status unreadable", "user", uid, "folder", name, "err", err)
 		return

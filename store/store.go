@@ -189,7 +189,7 @@ func (s *Store) FolderDir(uid, name string) string {
 	if c, err := ValidateName(name); err != nil || c != name {
 		return ""
 	}
-	return filepath.Join(userDir(s.root, uid), EscapeFolder(name))
+	return folderDir(s.root, uid, name)
 }
 
 // check validates uid and name and returns the canonical name and its
