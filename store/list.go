@@ -112,7 +112,8 @@ func (s *Store) OpenFolder(ctx context.Context, uid, name string, readOnly bool)
 	return m, nil
 }
 
-// FolderStatus reads a folder's figures in O(1) from its index header.
+// FolderStatus reads a folder's figures from its index header (plus two
+// binary searches of the records: O(log n)).
 func (s *Store) FolderStatus(ctx context.Context, uid, name string) (mailbox.Status, error) {
 	name, dir, err := s.check(uid, name)
 	if err != nil {

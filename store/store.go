@@ -39,7 +39,8 @@
 //
 // The message counts and sizes in the list are a cache of the index
 // headers, refreshed when folders are listed (Folders), not on each
-// append; FolderStatus always reads the index header (O(1)).
+// append; FolderStatus always reads the index header (O(log n): two
+// binary searches besides the header).
 //
 // Several processes may open one data root at once (the store daemon, its
 // workers, the admin tools): the list is SQLite in WAL mode (see package

@@ -10,7 +10,7 @@ var (
 )
 
 // Select implements SELECT and EXAMINE (RFC 3501 §6.3.1-2); the figures
-// come from the index header (O(1)).
+// come from the index header (O(log n)).
 func (s *session) Select(raw string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	s.closeSelected()
 	name, err := s.name(raw)

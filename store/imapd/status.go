@@ -3,7 +3,8 @@ package imapd
 import "github.com/emersion/go-imap/v2"
 
 // Status implements STATUS (RFC 3501 §6.3.10, STATUS=SIZE, APPENDLIMIT)
-// from the index header in O(1). Every requested field is filled.
+// from the index header (FolderStatus, O(log n)). Every requested field
+// is filled.
 func (s *session) Status(raw string, options *imap.StatusOptions) (*imap.StatusData, error) {
 	name, err := s.name(raw)
 	if err != nil {

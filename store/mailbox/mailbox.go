@@ -154,7 +154,8 @@ func subdir(uid uint32) string {
 	return string([]byte{byte('0' + n/10), byte('0' + n%10)})
 }
 
-// Status is a folder's figures, read from the index header in O(1).
+// Status is a folder's figures, read from the index header; Recent and
+// FirstUnseen take a binary search of the records each (O(log n)).
 type Status struct {
 	Messages      uint32
 	Recent        uint32 // in this view (from ReadStatus: UIDs above the watermark)
