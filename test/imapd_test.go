@@ -119,10 +119,7 @@ func TestStoreBinaryIMAP(t *testing.T) {
 }
 
 func TestStoreBinaryImaplib(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed")
-	}
+	py := e2e.LookPath(t, "python3")
 	addr := startStore(t)
 	host, port, _ := net.SplitHostPort(addr)
 	out, err := boundedCommand(t, time.Minute, py, "../store/imapd/testdata/imaplib_check.py", host, port, "bob", "bob-pw").CombinedOutput()

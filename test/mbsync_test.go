@@ -20,13 +20,7 @@ import (
 // back, and pulls everything into a second, empty maildir: every body must
 // arrive byte for byte (DESIGN.md: real third-party clients).
 func TestMbsyncBothWays(t *testing.T) {
-	mbsync, err := exec.LookPath("mbsync")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("mbsync (isync) is not installed; make test installs it")
-		}
-		t.Skip("mbsync not installed (make test installs it)")
-	}
+	mbsync := e2e.LookPath(t, "mbsync")
 	dir := t.TempDir()
 	ldif := e2e.WriteLDIF(t, dir, e2e.User{UID: "carol", Password: "pw-carol"})
 	st := e2e.StartStore(t, e2e.StoreConfig{DataRoot: dir + "/data", LDIF: ldif})

@@ -765,13 +765,7 @@ func TestProxyDovecotBackend(t *testing.T) {
 // returns its address.
 func startDovecot(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("dovecot not installed")
-		}
-		t.Skip("dovecot not installed (apt-get install dovecot-imapd)")
-	}
+	bin := e2e.LookPath(t, "dovecot")
 	// Mail processes run as an unprivileged uid that must reach the
 	// directory, so not under t.TempDir() (0700).
 	d, err := os.MkdirTemp("", "msgplex-dovecot-")

@@ -66,6 +66,33 @@ func SharedTestdata() string {
 	return filepath.Join(moduleRoot(), "..", "shared", "testdata")
 }
 
+// MIMECorpus is the directory of real MIME messages in the shared test
+// data. A missing corpus fails the test: CI always has shared/ beside the
+// checkout, and a silently skipped corpus test proves nothing.
+func MIMECorpus(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(SharedTestdata(), "mime")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("MIME corpus: %v (the shared folder must sit beside the checkout)", err)
+	}
+	return dir
+}
+
+// LookPath finds a real peer's program (mbsync, python3, dovecot). A
+// missing one skips the test on a developer's machine but fails it under
+// CI (CI set), where `make test` has installed every peer.
+func LookPath(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; make test installs it (scripts/install-deps.sh)", name)
+		}
+		t.Skipf("%s not installed (make test installs it)", name)
+	}
+	return p
+}
+
 // FreeAddr returns a 127.0.0.1 address with a port free right now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()

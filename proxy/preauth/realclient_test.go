@@ -11,6 +11,8 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"msgplex/internal/e2e"
 )
 
 // The real-client tests run Serve behind a loopback listener and log in
@@ -79,10 +81,7 @@ M.shutdown()
 
 func TestImaplib(t *testing.T) {
 	t.Parallel()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed (scripts/install-deps.sh installs it)")
-	}
+	py := e2e.LookPath(t, "python3")
 	script := filepath.Join(t.TempDir(), "login.py")
 	if err := os.WriteFile(script, []byte(imaplibScript), 0o600); err != nil {
 		t.Fatal(err)

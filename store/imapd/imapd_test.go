@@ -12,6 +12,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"msgplex/internal/e2e"
 )
 
 const msg1 = "From: \"Doe, John\" <john@example.com>\r\nTo: Team: alice@example.org, bob@example.org;\r\n" +
@@ -381,13 +383,14 @@ func TestProxyHeader(t *testing.T) {
 func TestMIMECorpusBodyStructure(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.client("alice", "alicepw")
-	ents, err := os.ReadDir("/work/shared/testdata/mime")
+	corpus := e2e.MIMECorpus(t)
+	ents, err := os.ReadDir(corpus)
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	n := 0
 	for _, ent := range ents {
-		b := readTestdata(t, filepath.Join("/work/shared/testdata/mime", ent.Name()))
+		b := readTestdata(t, filepath.Join(corpus, ent.Name()))
 		cmd := c.Append("INBOX", int64(len(b)), nil)
 		cmd.Write(b)
 		cmd.Close()
@@ -410,7 +413,7 @@ func TestMIMECorpusBodyStructure(t *testing.T) {
 		t.Fatalf("fetched %d of %d", len(msgs), n)
 	}
 	for i, m := range msgs {
-		want := readTestdata(t, filepath.Join("/work/shared/testdata/mime", ents[i].Name()))
+		want := readTestdata(t, filepath.Join(corpus, ents[i].Name()))
 		var got []byte
 		for _, v := range m.BodySection {
 			got = v.Bytes

@@ -13,16 +13,17 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
-)
 
-const corpus = "/work/shared/testdata/mime"
+	"msgplex/internal/e2e"
+)
 
 // corpusFiles copies the MIME corpus to a temporary directory.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
+	corpus := e2e.MIMECorpus(t)
 	ents, err := os.ReadDir(corpus)
 	if err != nil {
-		t.Skipf("corpus: %v", err)
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	var out []string
